@@ -1,0 +1,213 @@
+"""The ``hybridmem`` command line. Heavy imports happen inside each command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from .engine import Engine
+
+    return Engine.open(args.dir, model=getattr(args, "model", None))
+
+
+def read_items(path: Path) -> list[Any]:
+    """Memories and preferences from JSONL (one item a line), a JSON list, or an eval-set file."""
+    import msgspec
+
+    from .errors import InvalidRequestError
+    from .evalset import load_evalset
+    from .types import Memory, Preference
+
+    def convert(obj: Any, where: str) -> Any:
+        if not isinstance(obj, dict):
+            raise InvalidRequestError(f"{where}: expected an object")
+        kind = Preference if "preference" in obj else Memory
+        try:
+            return msgspec.convert(obj, kind)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequestError(f"{where}: {exc}") from None
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read {path}: {exc}") from exc
+    if path.suffix == ".jsonl":
+        items = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    obj = msgspec.json.decode(line)
+                except msgspec.DecodeError as exc:
+                    raise InvalidRequestError(f"{path}:{n}: {exc}") from None
+                items.append(convert(obj, f"{path}:{n}"))
+        return items
+    try:
+        doc = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestError(f"{path}: {exc}") from None
+    if isinstance(doc, dict) and ("memories" in doc or "preferences" in doc):
+        data = load_evalset(path)
+        return [*data.memories, *data.preferences]
+    if isinstance(doc, list):
+        return [convert(obj, f"{path}[{i}]") for i, obj in enumerate(doc)]
+    raise InvalidRequestError(f"{path}: expected a list of items, JSONL, or an eval-set object")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import time
+
+    items = read_items(Path(args.file))
+    start = time.perf_counter()
+    with _engine(args) as eng:
+        n = eng.add(items, progress=not args.quiet)
+        stats = eng.stats()
+    took = time.perf_counter() - start
+    print(
+        f"ingested {n} items into {args.dir} in {took:.1f}s "
+        f"({stats['activated']} searchable, {stats['users']} users)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _envelope(data: Any) -> str:
+    import msgspec
+
+    return msgspec.json.format(
+        msgspec.json.encode({"code": 0, "message": "ok", "data": data}), indent=2
+    ).decode()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .errors import InvalidRequestError
+
+    try:
+        flt = json.loads(args.filter) if args.filter else None
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"--filter is not valid JSON: {exc}") from None
+    with _engine(args) as eng:
+        data = eng.search(
+            args.query,
+            user_id=args.user,
+            conversation_id=args.conversation,
+            memory_limit_number=args.limit,
+            include_preference=not args.no_preference,
+            preference_limit_number=args.preference_limit,
+            relativity=args.relativity,
+            filter=flt,
+            ranking=args.ranking,
+        )
+    print(_envelope(data))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .errors import StoreError
+
+    if not (Path(args.dir) / "store.sqlite").exists():
+        raise StoreError(f"{args.dir} is not a hybridmem store (no store.sqlite)")
+    with _engine(args) as eng:
+        print(json.dumps(eng.stats(), indent=2))
+    return 0
+
+
+def default_demo_file() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "demo.json"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .evalset import load_evalset
+
+    data = load_evalset(args.data)
+    with tempfile.TemporaryDirectory(prefix="hybridmem-demo-") as tmp:
+        store = Path(args.store) if args.store else Path(tmp)
+        args.dir = store
+        args.model = None
+        with _engine(args) as eng:
+            eng.add([*data.memories, *data.preferences], progress=False)
+            print(
+                f"# demo store {store}: {len(data.memories)} memories, "
+                f"{len(data.preferences)} preferences",
+                file=sys.stderr,
+            )
+            queries = [q for q in data.queries if q.kind == "demo"] or data.queries[:3]
+            for q in queries:
+                print(f"\n# user={q.user_id} conversation={q.conversation_id}: {q.query}")
+                print(
+                    _envelope(
+                        eng.search(
+                            q.query,
+                            user_id=q.user_id,
+                            conversation_id=q.conversation_id,
+                            reference_time=q.now,
+                        )
+                    )
+                )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hybridmem",
+        description="Local memory search engine with MemOS-shaped answers.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="add memories/preferences from a file to a store")
+    ing.add_argument("dir", help="store directory (created if missing)")
+    ing.add_argument("file", help="JSONL of items, a JSON list, or an eval-set JSON file")
+    ing.add_argument("--model", help="embedding model for a new store (name or local path)")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.set_defaults(func=cmd_ingest)
+
+    se = sub.add_parser("search", help="search one user's memories; prints MemOS JSON")
+    se.add_argument("dir", help="store directory")
+    se.add_argument("query")
+    se.add_argument("--user", required=True, help="user_id")
+    se.add_argument("--conversation", help="the current conversation_id")
+    se.add_argument("--limit", type=int, default=6, help="memory_limit_number (default 6)")
+    se.add_argument("--preference-limit", type=int, default=6, help="preference_limit_number")
+    se.add_argument("--no-preference", action="store_true", help="do not search preferences")
+    se.add_argument("--relativity", type=float, default=0.0, help="minimum relativity (0..1)")
+    se.add_argument("--filter", help='MemOS filter as JSON, e.g. \'{"tags": "travel"}\'')
+    se.add_argument("--ranking", default="hybrid", choices=["hybrid", "bm25", "dense", "rrf"])
+    se.set_defaults(func=cmd_search)
+
+    st = sub.add_parser("stats", help="counts and index state of a store")
+    st.add_argument("dir")
+    st.set_defaults(func=cmd_stats)
+
+    de = sub.add_parser("demo", help="build a store from the demo set and answer a few queries")
+    de.add_argument("--data", default=str(default_demo_file()), help="eval-set file")
+    de.add_argument("--store", help="keep the demo store in this directory")
+    de.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import HybridMemError
+
+    try:
+        return int(args.func(args))
+    except HybridMemError as exc:
+        print(f"hybridmem: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Engine configuration.
+
+``EngineConfig`` is decoded strictly (``forbid_unknown_fields``), so a typo in a config file is an
+error, not a silently ignored knob.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, TypeAlias
+
+import msgspec
+from msgspec import Meta
+
+from .errors import InvalidRequestError
+
+__all__ = ["DEFAULT_MODEL", "RANKINGS", "EngineConfig", "Ranking", "load_config"]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+Ranking: TypeAlias = Literal["hybrid", "bm25", "dense", "rrf"]
+RANKINGS: tuple[str, ...] = ("hybrid", "bm25", "dense", "rrf")
+
+PositiveInt = Annotated[int, Meta(ge=1)]
+UnitFloat = Annotated[float, Meta(ge=0.0, le=1.0)]
+
+
+class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Knobs of an :class:`~hybridmem.Engine`; every field has a sane default.
+
+    Attributes:
+        model: sentence-transformers model name or local path. ``None`` means "the model the
+            store was built with", or the bundled all-MiniLM-L6-v2 for a new store.
+        device: torch device for the encoder.
+        encode_batch_size: texts per encoder batch when adding.
+        query_threads: torch threads for single-query encoding; one thread is faster and steadier
+            than two on a busy 2-core machine.
+        candidate_k: how many hits each retriever (BM25, dense) contributes per search before
+            fusion; the union of both lists is ranked.
+        rrf_k: the constant of reciprocal rank fusion (Cormack et al., 2009).
+        dense_weight: weight of the cosine in the ``hybrid`` blend (the rest goes to BM25).
+        bm25_half: the BM25 score mapped to 0.5 by the ``bm25`` ranking's squashing.
+        max_query_terms: distinct query terms kept for BM25 (a 100k-character query stays cheap).
+        writer_heap_bytes: Tantivy indexing memory budget.
+    """
+
+    model: str | None = None
+    device: str = "cpu"
+    encode_batch_size: PositiveInt = 64
+    query_threads: PositiveInt = 1
+    candidate_k: PositiveInt = 50
+    rrf_k: PositiveInt = 60
+    dense_weight: UnitFloat = 0.6
+    bm25_half: Annotated[float, Meta(gt=0.0)] = 8.0
+    max_query_terms: PositiveInt = 256
+    writer_heap_bytes: Annotated[int, Meta(ge=15_000_000)] = 64_000_000
+
+
+def load_config(path: str | Path) -> EngineConfig:
+    """Read an :class:`EngineConfig` from a JSON or TOML file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+        if p.suffix == ".toml":
+            return msgspec.toml.decode(raw, type=EngineConfig)
+        return msgspec.json.decode(raw, type=EngineConfig)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read config file {p}: {exc}") from exc
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise InvalidRequestError(f"invalid config file {p}: {exc}") from exc

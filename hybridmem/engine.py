@@ -1,0 +1,353 @@
+"""``Engine``: the public entry point. It checks arguments and orchestrates the parts; the
+maths lives in ``fusion``/``retrieve``, storage in ``store``, the indexes in ``lexical``,
+``dense`` and ``derived``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from . import validate
+from .config import DEFAULT_MODEL, EngineConfig, Ranking
+from .derived import DerivedIndexes
+from .encoder import Encoder
+from .errors import (
+    InvalidRequestError,
+    ModelMismatchError,
+    StoreClosedError,
+    StoreError,
+)
+from .filters import compile_filter
+from .retrieve import Retriever
+from .store import Kind, Store, embedding_text
+from .types import Item, Memory, MemoryDetail, Preference, PreferenceDetail, SearchData
+
+__all__ = ["Engine"]
+
+_WRITE_CHUNK = 1024
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Engine:
+    """A memory store in one directory: SQLite for the records, Tantivy and FAISS derived.
+
+    Open it with :meth:`Engine.open` and close it (or use ``with``). Searches may run from many
+    threads at once; writes are serialised.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("use Engine.open(path) to open or create a store")
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        config: EngineConfig | None = None,
+        model: str | None = None,
+        encoder: Encoder | None = None,
+    ) -> Engine:
+        """Open the store in ``path``, creating the directory and store if missing.
+
+        Args:
+            path: the store directory.
+            config: engine knobs (defaults are sane).
+            model: embedding model name or path; overrides ``config.model``. ``None`` uses the
+                model the store was built with (all-MiniLM-L6-v2 for a new store).
+            encoder: an already-loaded :class:`~hybridmem.encoder.Encoder` to share between
+                engines (its model must be the store's).
+
+        Raises:
+            ModelMismatchError: the store was built with a different model.
+            StoreError: the directory cannot be used.
+        """
+        config = config or EngineConfig()
+        if model is not None:
+            config = msgspec.structs.replace(config, model=model)
+        if encoder is not None and config.model is None:
+            config = msgspec.structs.replace(config, model=encoder.name)
+        self = object.__new__(cls)
+        self._init(Path(path), config, encoder)
+        return self
+
+    def _init(self, directory: Path, config: EngineConfig, encoder: Encoder | None) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create store directory {directory}: {exc}") from exc
+        self.directory = directory
+        self._write_lock = threading.RLock()
+        self._closed = False
+        self._store = Store(directory)
+        try:
+            stored_model = self._store.meta_get("model")
+            if stored_model and config.model and config.model != stored_model:
+                raise ModelMismatchError(
+                    f"{directory} was built with embedding model {stored_model!r}, not "
+                    f"{config.model!r}. Open it without a model (or with that one), or rebuild "
+                    "its embeddings for the new model with a reindex."
+                )
+            name = config.model or stored_model or DEFAULT_MODEL
+            self.config = msgspec.structs.replace(config, model=name)
+            if encoder is not None and encoder.name != name:
+                raise ModelMismatchError(
+                    f"the encoder given runs {encoder.name!r}; this store uses {name!r}"
+                )
+            self._encoder = encoder or Encoder(
+                name,
+                device=config.device,
+                batch_size=config.encode_batch_size,
+                query_threads=config.query_threads,
+            )
+            stored_dim = self._store.meta_get("dim")
+            dim = int(stored_dim) if stored_dim else self._encoder.dim
+            if not stored_model:
+                self._store.meta_set("model", name)
+                self._store.meta_set("dim", str(dim))
+            self.dim = dim
+            self._indexes = DerivedIndexes(
+                directory,
+                self._store,
+                model=name,
+                dim=dim,
+                heap_bytes=config.writer_heap_bytes,
+            )
+        except BaseException:
+            self._store.close()
+            raise
+        self._retriever = Retriever(self._indexes.lexical, self._indexes.dense, self.config)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The embedding model name or path of this store."""
+        return self.config.model or DEFAULT_MODEL
+
+    def close(self) -> None:
+        """Persist the derived indexes and release the store. Idempotent."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._indexes.close()
+            finally:
+                self._store.close()
+
+    def flush(self) -> None:
+        """Snapshot the dense index now (it is otherwise saved on close and every 50k changes)."""
+        with self._write_lock:
+            self._check_open()
+            self._indexes.flush()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"the engine for {self.directory} is closed")
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def add(
+        self,
+        items: Iterable[Item],
+        *,
+        embeddings: np.ndarray | None = None,
+        progress: bool = False,
+    ) -> int:
+        """Insert or replace items by ``id``; returns how many were written.
+
+        Items are validated first (nothing is written if one is invalid), then embedded (an item
+        whose text is unchanged keeps its stored embedding), then committed in batches. When
+        this returns, every item is durable and searchable.
+
+        Args:
+            items: ``Memory`` and ``Preference`` records.
+            embeddings: optional precomputed ``(len(items), dim)`` vectors (normalised here),
+                e.g. for bulk loads or benchmarks; skips the encoder.
+            progress: show a tqdm progress bar while embedding.
+        """
+        with self._write_lock:
+            self._check_open()
+            checked = validate.check_items(items, _now_ms())
+            if not checked:
+                return 0
+            if embeddings is not None:
+                vectors = validate.check_embeddings(embeddings, len(checked), self.dim)
+            else:
+                vectors = self._embed(checked, progress=progress)
+            for start in range(0, len(checked), _WRITE_CHUNK):
+                end = start + _WRITE_CHUNK
+                self._store.upsert(checked[start:end], vectors[start:end])
+                self._indexes.sync()
+            return len(checked)
+
+    def _embed(self, items: list[Item], *, progress: bool) -> np.ndarray:
+        known = self._store.known_embeddings(items)
+        vectors = np.empty((len(items), self.dim), dtype=np.float32)
+        todo = []
+        for i, item in enumerate(items):
+            blob = known.get(item.id)
+            if blob is not None:
+                vectors[i] = np.frombuffer(blob, dtype="<f4")
+            else:
+                todo.append(i)
+        if todo:
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(todo), unit="item", desc="embedding")
+            try:
+                fresh = self._encoder.encode_docs(
+                    [embedding_text(items[i]) for i in todo],
+                    on_batch=bar.update if bar is not None else None,
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            if fresh.shape[1] != self.dim:
+                raise ModelMismatchError(
+                    f"model {self.model!r} returned {fresh.shape[1]}-d vectors; "
+                    f"the store holds {self.dim}-d"
+                )
+            vectors[todo] = fresh
+        return vectors
+
+    def delete(self, *, ids: Iterable[str] | None = None, user_id: str | None = None) -> int:
+        """Delete items by ``ids`` or every item of ``user_id`` (exactly one); returns the count."""
+        if (ids is None) == (user_id is None):
+            raise InvalidRequestError("delete() takes exactly one of ids= or user_id=")
+        with self._write_lock:
+            self._check_open()
+            if user_id is not None:
+                n = self._store.delete_user(validate.user_id_arg(user_id))
+            else:
+                if isinstance(ids, str | bytes):
+                    raise InvalidRequestError("ids must be a list of ids, not a string")
+                id_list = list(ids)  # type: ignore[arg-type]
+                if not all(isinstance(i, str) for i in id_list):
+                    raise InvalidRequestError("ids must be strings")
+                n = self._store.delete_ids(id_list)
+            self._indexes.sync()
+            return n
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def get(self, item_id: str) -> Memory | Preference | None:
+        """The stored item with this id (whatever its status), or ``None``."""
+        self._check_open()
+        if not isinstance(item_id, str):
+            raise InvalidRequestError(f"id must be a string, got {type(item_id).__name__}")
+        return self._store.get(item_id)
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        conversation_id: str | None = None,
+        memory_limit_number: int = 6,
+        include_preference: bool = True,
+        preference_limit_number: int = 6,
+        relativity: float = 0.0,
+        filter: Mapping[str, Any] | None = None,
+        reference_time: int | None = None,
+        ranking: Ranking = "hybrid",
+        query_embedding: np.ndarray | None = None,
+    ) -> SearchData:
+        """The user's memories and preferences most relevant to ``query`` (MemOS shape).
+
+        Args:
+            query: the user's message.
+            user_id: whose memories to search; nobody else's are ever returned.
+            conversation_id: the caller's current conversation (ranking hint, never a filter).
+            memory_limit_number: at most this many fact memories (0..1000, default 6).
+            include_preference: also search preference memories.
+            preference_limit_number: at most this many preferences (0..1000, default 6).
+            relativity: drop hits whose relativity is below this threshold (0..1).
+            filter: MemOS filter (see ``hybridmem.filters``); ``{}`` or ``None`` = none.
+            reference_time: "now" in epoch ms for recency (default: the current time).
+            ranking: ``hybrid`` (default), ``bm25``, ``dense`` or ``rrf``.
+            query_embedding: the query's vector when the caller already has it.
+        """
+        self._check_open()
+        validate.check_search(
+            query=query,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            memory_limit_number=memory_limit_number,
+            include_preference=include_preference,
+            preference_limit_number=preference_limit_number,
+            relativity=relativity,
+            filter=filter,
+            reference_time=reference_time,
+            ranking=ranking,
+        )
+        compiled = compile_filter(filter)
+        if query_embedding is not None:
+            qvec = validate.check_embeddings(np.reshape(query_embedding, (1, -1)), 1, self.dim)[0]
+        elif ranking != "bm25":
+            qvec = self._encoder.encode_query(query)
+        else:
+            qvec = None
+        plan: list[tuple[Kind, int]] = [("memory", memory_limit_number)]
+        if include_preference:
+            plan.append(("preference", preference_limit_number))
+        found: dict[Kind, list[tuple[int, float]]] = {"memory": [], "preference": []}
+        for kind, limit in plan:
+            if limit == 0:
+                continue
+            allowed = None if compiled is None else self._store.filter_docs(user_id, kind, compiled)
+            docs, rel = self._retriever.search(
+                kind, user_id, query, qvec, ranking=ranking, limit=limit, allowed=allowed
+            )
+            keep = rel >= relativity
+            found[kind] = list(zip(docs[keep].tolist(), rel[keep].tolist(), strict=True))
+        records = self._store.items([d for hits in found.values() for d, _ in hits])
+        memories = [
+            MemoryDetail.of(records[d], _unit(r)) for d, r in found["memory"] if d in records
+        ]
+        preferences = [
+            PreferenceDetail.of(records[d], _unit(r))
+            for d, r in found["preference"]
+            if d in records
+        ]
+        return SearchData.of(memories, preferences)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and index state, for ``hybridmem stats``."""
+        self._check_open()
+        return {
+            "directory": str(self.directory),
+            "model": self.model,
+            "dim": self.dim,
+            **self._store.stats(),
+            **self._indexes.stats(),
+        }
+
+
+def _unit(x: float) -> float:
+    """Round-off safe [0, 1] float for the wire."""
+    return float(min(1.0, max(0.0, x)))

@@ -1,0 +1,87 @@
+"""The exceptions hybridmem raises.
+
+Every error derives from one root, so callers can catch ``HybridMemError`` alone::
+
+    HybridMemError
+    ├── InvalidRequestError (ValueError)        bad input; the store is left as it was
+    │   ├── MissingFieldError                   a required field is absent or empty
+    │   ├── FieldTooLongError                   user_id / conversation_id over 100 characters
+    │   └── InvalidFilterError                  unknown filter field, operator or value
+    ├── StoreError                              the store on disk cannot be used as asked
+    │   ├── StoreClosedError                    the engine was closed
+    │   ├── StoreFormatError                    written by an incompatible hybridmem version
+    │   └── ModelMismatchError                  built with another embedding model
+    └── EncoderError                            the embedding model could not be loaded or run
+
+Each class carries ``code``: the MemOS API error code an HTTP layer answers with
+(40000 invalid parameter, 40002 required field empty, 40010/40011 id too long, 50000 internal).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EncoderError",
+    "FieldTooLongError",
+    "HybridMemError",
+    "InvalidFilterError",
+    "InvalidRequestError",
+    "MissingFieldError",
+    "ModelMismatchError",
+    "StoreClosedError",
+    "StoreError",
+    "StoreFormatError",
+]
+
+
+class HybridMemError(Exception):
+    """Root of every exception raised by hybridmem."""
+
+    code: int = 50000
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequestError(HybridMemError, ValueError):
+    """The caller passed something hybridmem cannot accept. Nothing was changed."""
+
+    code = 40000
+
+
+class MissingFieldError(InvalidRequestError):
+    """A required field is missing or empty (MemOS 40002)."""
+
+    code = 40002
+
+
+class FieldTooLongError(InvalidRequestError):
+    """``user_id`` (MemOS 40010) or ``conversation_id`` (40011) is over 100 characters."""
+
+    code = 40010
+
+
+class InvalidFilterError(InvalidRequestError):
+    """A ``filter`` names an unknown field or operator, or has a value of the wrong type."""
+
+
+class StoreError(HybridMemError):
+    """The store cannot be used as asked."""
+
+
+class StoreClosedError(StoreError):
+    """The engine was closed; open it again."""
+
+
+class StoreFormatError(StoreError):
+    """The store was written by an incompatible version of hybridmem."""
+
+
+class ModelMismatchError(StoreError):
+    """The store's embeddings come from another model than the one requested."""
+
+
+class EncoderError(HybridMemError):
+    """The embedding model could not be loaded or failed to encode."""

@@ -1,0 +1,211 @@
+"""BM25 over a Tantivy index, one index for all users, restricted per user inside the query.
+
+Each document carries ``doc`` (the store's integer key, a fast field), ``owner`` (``kind:user_id``,
+untokenised) and two analysed text fields:
+
+* ``text``: memory_key + memory_value + tags (or the preference text), analysed by ``hm_en``:
+  Tantivy's simple tokenizer, lowercase, English stop words, Snowball English stemmer.
+* ``cjk``: the unigrams and bigrams of every CJK run (Chinese, Japanese kana, Korean), computed here
+  in Python. The simple tokenizer keeps a run like 我喜欢喝咖啡 as one token, so without this field
+  a Chinese query would only match an identical run.
+
+User text never reaches Tantivy's query parser: the query is analysed with the same analyzer
+object the index uses, and the query is built from ``term_query`` clauses. Quotes, colons,
+``AND/OR/NOT``, emoji or 100k characters therefore cannot raise; a query with only stop words
+simply matches nothing. The owner restriction is a *required* ``const_score_query(term, 0.0)``, so
+scores are plain BM25 over the text terms (k1=1.2, b=0.75, Tantivy's defaults) and documents of
+other users are never visited.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import tantivy
+
+from .store import StoredRow
+from .types import Memory
+
+__all__ = ["LexicalIndex", "cjk_terms", "index_text", "owner_key"]
+
+_ANALYZER = "hm_en"
+_CJK_RUN = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f]+"
+)
+
+
+def owner_key(kind: str, user_id: str) -> str:
+    return f"{kind}:{user_id}"
+
+
+def index_text(row: StoredRow) -> str:
+    item = row.item
+    if isinstance(item, Memory):
+        return "\n".join([item.memory_key, item.memory_value, *item.tags])
+    return item.preference
+
+
+def cjk_terms(text: str, *, for_query: bool = False) -> list[str]:
+    """Unigrams and bigrams of CJK runs (documents); bigrams, or the lone char, for queries."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        bigrams = [run[i : i + 2] for i in range(len(run) - 1)]
+        if for_query:
+            out.extend(bigrams or [run])
+        else:
+            out.extend(run)
+            out.extend(bigrams)
+    return out
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_unsigned_field("doc", stored=False, indexed=True, fast=True)
+    sb.add_text_field("owner", stored=False, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("text", stored=False, tokenizer_name=_ANALYZER, index_option="freq")
+    sb.add_text_field("cjk", stored=False, tokenizer_name="whitespace", index_option="freq")
+    return sb.build()
+
+
+class LexicalIndex:
+    """A Tantivy index in ``path``; writes are serialised by the caller (the engine)."""
+
+    def __init__(self, path: Path, *, heap_bytes: int, create: bool) -> None:
+        self.path = path
+        self._heap = heap_bytes
+        if create:
+            if path.exists():
+                shutil.rmtree(path)
+            path.mkdir(parents=True)
+        self._schema = _schema()
+        self._analyzer = _analyzer()
+        self._index = tantivy.Index(self._schema, path=str(path), reuse=not create)
+        self._index.register_tokenizer(_ANALYZER, self._analyzer)
+        self._writer: tantivy.IndexWriter | None = None
+        self._wlock = threading.Lock()
+
+    def num_docs(self) -> int:
+        return self._index.searcher().num_docs
+
+    def _get_writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            # One indexing thread: 2-core machines, and commits are per add call anyway.
+            self._writer = self._index.writer(heap_size=self._heap, num_threads=1)
+        return self._writer
+
+    def apply(self, remove: Iterable[int], add: Iterable[StoredRow]) -> None:
+        """Delete ``remove`` docs, then index ``add`` rows, and commit (idempotent)."""
+        with self._wlock:
+            writer = self._get_writer()
+            # delete_documents_by_term builds an i64 term for a Python int, which never matches
+            # this u64 field; a term-set query on the same field does.
+            gone = [int(d) for d in remove]
+            for start in range(0, len(gone), 10_000):
+                writer.delete_documents_by_query(
+                    tantivy.Query.term_set_query(self._schema, "doc", gone[start : start + 10_000])
+                )
+            for row in add:
+                writer.add_document(self._document(row))
+            writer.commit()
+            self._index.reload()
+
+    def _document(self, row: StoredRow) -> tantivy.Document:
+        text = index_text(row)
+        d = tantivy.Document()
+        d.add_unsigned("doc", row.doc)
+        d.add_text("owner", owner_key(row.kind, row.user_id))
+        d.add_text("text", text)
+        grams = cjk_terms(text)
+        if grams:
+            d.add_text("cjk", " ".join(grams))
+        return d
+
+    def query_terms(self, query: str, max_terms: int) -> tuple[Counter[str], Counter[str]]:
+        """The analysed ``text`` terms and ``cjk`` grams of a query, with their counts."""
+        words = Counter(self._analyzer.analyze(query))
+        grams = Counter(cjk_terms(query, for_query=True))
+        keep_words = dict(words.most_common(max_terms))
+        keep_grams = dict(grams.most_common(max(0, max_terms - len(keep_words))))
+        return Counter(keep_words), Counter(keep_grams)
+
+    def search(
+        self,
+        kind: str,
+        user_id: str,
+        query: str,
+        k: int,
+        *,
+        max_terms: int,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` BM25 hits of one owner: ``(docs int64, scores float32)``, best first."""
+        words, grams = self.query_terms(query, max_terms)
+        clauses = [
+            (tantivy.Occur.Should, self._term("text", term, n)) for term, n in words.items()
+        ] + [(tantivy.Occur.Should, self._term("cjk", term, n)) for term, n in grams.items()]
+        if not clauses or k <= 0 or (allowed is not None and allowed.size == 0):
+            return _empty()
+        required = [
+            (
+                tantivy.Occur.Must,
+                self._const(
+                    tantivy.Query.term_query(
+                        self._schema, "owner", owner_key(kind, user_id), index_option="basic"
+                    )
+                ),
+            ),
+            (tantivy.Occur.Must, tantivy.Query.boolean_query(clauses)),
+        ]
+        if allowed is not None:
+            required.append(
+                (
+                    tantivy.Occur.Must,
+                    self._const(
+                        tantivy.Query.term_set_query(self._schema, "doc", [int(d) for d in allowed])
+                    ),
+                )
+            )
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(required), k, count=False).hits
+        if not hits:
+            return _empty()
+        docs = searcher.fast_field_values("doc", [addr for _, addr in hits])
+        return (
+            np.asarray(docs, dtype=np.int64),
+            np.asarray([score for score, _ in hits], dtype=np.float32),
+        )
+
+    def _term(self, field: str, term: str, count: int) -> tantivy.Query:
+        q = tantivy.Query.term_query(self._schema, field, term, index_option="freq")
+        return q if count == 1 else tantivy.Query.boost_query(q, float(count))
+
+    @staticmethod
+    def _const(q: tantivy.Query) -> tantivy.Query:
+        return tantivy.Query.const_score_query(q, 0.0)
+
+    def close(self) -> None:
+        with self._wlock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)

@@ -1,0 +1,166 @@
+"""Records, in the shape of the MemOS cloud API.
+
+Inputs (``Memory``, ``Preference``) are what a service stores; outputs (``MemoryDetail``,
+``PreferenceDetail``, ``SearchData``) encode with ``msgspec.json.encode`` to the ``data`` object of
+MemOS's ``POST /search/memory`` response, field for field and in the same order.
+
+Times are epoch milliseconds. A ``Memory`` or ``Preference`` added without ``create_time`` gets the
+time of the add (``update_time`` likewise), as a database would stamp a new row.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeAlias
+
+import msgspec
+from msgspec import Meta
+
+__all__ = [
+    "Item",
+    "Memory",
+    "MemoryDetail",
+    "MemoryType",
+    "Preference",
+    "PreferenceDetail",
+    "PreferenceType",
+    "SearchData",
+    "Status",
+]
+
+MemoryType: TypeAlias = Literal["WorkingMemory", "LongTermMemory", "UserMemory"]
+PreferenceType: TypeAlias = Literal["explicit_preference", "implicit_preference"]
+Status: TypeAlias = Literal["activated", "archived", "deleted"]
+
+# MemOS rejects ids over 100 characters (codes 40010/40011); the same bound holds here.
+MAX_ID_LENGTH = 100
+
+NonEmptyId = Annotated[str, Meta(min_length=1, max_length=1024)]
+UserId = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+ConversationId = Annotated[str, Meta(max_length=MAX_ID_LENGTH)]
+EpochMs = Annotated[int, Meta(ge=0)]
+Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
+NonEmptyText = Annotated[str, Meta(min_length=1)]
+
+
+class Memory(msgspec.Struct, frozen=True, kw_only=True):
+    """A fact memory about one user.
+
+    Only ``activated`` memories are ever returned by a search; ``archived`` and ``deleted`` ones
+    stay in the store (``Engine.get`` returns them) but are not indexed.
+    """
+
+    id: NonEmptyId
+    user_id: UserId
+    memory_value: NonEmptyText
+    conversation_id: ConversationId | None = None
+    memory_key: str = ""
+    memory_type: MemoryType = "LongTermMemory"
+    tags: list[str] = msgspec.field(default_factory=list)
+    confidence: Probability = 1.0
+    status: Status = "activated"
+    create_time: EpochMs | None = None
+    update_time: EpochMs | None = None
+
+
+class Preference(msgspec.Struct, frozen=True, kw_only=True):
+    """A preference of one user (explicitly stated or inferred)."""
+
+    id: NonEmptyId
+    user_id: UserId
+    preference: NonEmptyText
+    conversation_id: ConversationId | None = None
+    preference_type: PreferenceType = "explicit_preference"
+    reasoning: str = ""
+    status: Status = "activated"
+    create_time: EpochMs | None = None
+    update_time: EpochMs | None = None
+
+
+Item: TypeAlias = Memory | Preference
+
+
+class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One fact memory in a search answer; ``relativity`` is its relevance in [0, 1]."""
+
+    id: str
+    memory_key: str
+    memory_value: str
+    memory_type: MemoryType
+    create_time: int | None
+    conversation_id: str | None
+    status: Status
+    confidence: float
+    tags: list[str]
+    update_time: int | None
+    relativity: float
+
+    @classmethod
+    def of(cls, memory: Memory, relativity: float) -> MemoryDetail:
+        return cls(
+            id=memory.id,
+            memory_key=memory.memory_key,
+            memory_value=memory.memory_value,
+            memory_type=memory.memory_type,
+            create_time=memory.create_time,
+            conversation_id=memory.conversation_id,
+            status=memory.status,
+            confidence=memory.confidence,
+            tags=list(memory.tags),
+            update_time=memory.update_time,
+            relativity=relativity,
+        )
+
+
+class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One preference memory in a search answer; ``relativity`` is its relevance in [0, 1]."""
+
+    id: str
+    preference: str
+    preference_type: PreferenceType
+    reasoning: str
+    create_time: int | None
+    conversation_id: str | None
+    status: Status
+    update_time: int | None
+    relativity: float
+
+    @classmethod
+    def of(cls, preference: Preference, relativity: float) -> PreferenceDetail:
+        return cls(
+            id=preference.id,
+            preference=preference.preference,
+            preference_type=preference.preference_type,
+            reasoning=preference.reasoning,
+            create_time=preference.create_time,
+            conversation_id=preference.conversation_id,
+            status=preference.status,
+            update_time=preference.update_time,
+            relativity=relativity,
+        )
+
+
+PREFERENCE_NOTE = (
+    "The fact memories above are facts about the user; the preference memories are the user's "
+    "own preferences. Use the facts as context, and make sure your answer does not violate any "
+    "of the preferences."
+)
+
+
+class SearchData(msgspec.Struct, frozen=True, kw_only=True):
+    """The ``data`` object of a MemOS ``/search/memory`` answer.
+
+    ``preference_note`` is empty when no preference is returned, else an instruction for the LLM
+    on how to use the two lists.
+    """
+
+    memory_detail_list: list[MemoryDetail]
+    preference_detail_list: list[PreferenceDetail]
+    preference_note: str
+
+    @classmethod
+    def of(cls, memories: list[MemoryDetail], preferences: list[PreferenceDetail]) -> SearchData:
+        return cls(
+            memory_detail_list=memories,
+            preference_detail_list=preferences,
+            preference_note=PREFERENCE_NOTE if preferences else "",
+        )

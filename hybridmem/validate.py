@@ -1,0 +1,155 @@
+"""Boundary checks: every argument from a caller is checked here, before anything is written.
+
+Each failure is an :class:`~hybridmem.errors.InvalidRequestError` (or a subclass carrying the
+MemOS error code) whose message names the argument, or the item's position and id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from .config import RANKINGS
+from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
+from .types import MAX_ID_LENGTH, Item, Memory, Preference
+
+__all__ = [
+    "MAX_LIMIT",
+    "check_embeddings",
+    "check_items",
+    "check_search",
+    "user_id_arg",
+]
+
+MAX_LIMIT = 1000
+
+
+def _id_field(value: Any, name: str, *, required: bool, code_too_long: int) -> str | None:
+    if value is None:
+        if required:
+            raise MissingFieldError(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise MissingFieldError(f"{name} must not be empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise FieldTooLongError(
+            f"{name} is {len(value)} characters; at most {MAX_ID_LENGTH} allowed",
+            code=code_too_long,
+        )
+    return value
+
+
+def user_id_arg(value: Any) -> str:
+    out = _id_field(value, "user_id", required=True, code_too_long=40010)
+    assert out is not None
+    return out
+
+
+def conversation_id_arg(value: Any) -> str | None:
+    return _id_field(value, "conversation_id", required=False, code_too_long=40011)
+
+
+def _limit(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{name} must be an integer, got {value!r:.40}")
+    if not 0 <= value <= MAX_LIMIT:
+        raise InvalidRequestError(f"{name} must be between 0 and {MAX_LIMIT}, got {value}")
+    return value
+
+
+def check_search(
+    *,
+    query: Any,
+    user_id: Any,
+    conversation_id: Any,
+    memory_limit_number: Any,
+    include_preference: Any,
+    preference_limit_number: Any,
+    relativity: Any,
+    filter: Any,
+    reference_time: Any,
+    ranking: Any,
+) -> None:
+    """Raise on the first invalid search argument."""
+    if query is None:
+        raise MissingFieldError("query is required")
+    if not isinstance(query, str):
+        raise InvalidRequestError(f"query must be a string, got {type(query).__name__}")
+    if not query.strip():
+        raise MissingFieldError("query must not be empty")
+    user_id_arg(user_id)
+    conversation_id_arg(conversation_id)
+    _limit(memory_limit_number, "memory_limit_number")
+    _limit(preference_limit_number, "preference_limit_number")
+    if not isinstance(include_preference, bool):
+        raise InvalidRequestError("include_preference must be true or false")
+    if (
+        isinstance(relativity, bool)
+        or not isinstance(relativity, int | float)
+        or not 0.0 <= relativity <= 1.0
+    ):
+        raise InvalidRequestError(f"relativity must be a number in [0, 1], got {relativity!r:.40}")
+    if filter is not None and not isinstance(filter, Mapping):
+        raise InvalidRequestError(f"filter must be an object, got {type(filter).__name__}")
+    if reference_time is not None and (
+        isinstance(reference_time, bool)
+        or not isinstance(reference_time, int)
+        or reference_time < 0
+    ):
+        raise InvalidRequestError(
+            f"reference_time must be epoch milliseconds (int >= 0), got {reference_time!r:.40}"
+        )
+    if ranking not in RANKINGS:
+        raise InvalidRequestError(f"ranking must be one of {', '.join(RANKINGS)}, got {ranking!r}")
+
+
+def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:
+    """Validate items fully (types and ranges, as a decoder would) and stamp missing times."""
+    if isinstance(items, Memory | Preference | str | bytes | Mapping):
+        raise InvalidRequestError("add() takes a list of Memory / Preference items")
+    out: list[Item] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Memory | Preference):
+            raise InvalidRequestError(
+                f"item {i}: expected Memory or Preference, got {type(item).__name__}"
+            )
+        where = f"item {i} (id={getattr(item, 'id', None)!r:.60})"
+        try:
+            user_id_arg(item.user_id)
+            conversation_id_arg(item.conversation_id)
+        except InvalidRequestError as exc:
+            raise type(exc)(f"{where}: {exc.message}", code=exc.code) from None
+        try:
+            checked = msgspec.convert(msgspec.to_builtins(item), type(item))
+        except (msgspec.ValidationError, TypeError) as exc:
+            raise InvalidRequestError(f"{where}: {exc}") from None
+        if isinstance(checked, Memory) and not math.isfinite(checked.confidence):
+            raise InvalidRequestError(f"{where}: confidence must be finite")
+        created = checked.create_time if checked.create_time is not None else now_ms
+        updated = checked.update_time if checked.update_time is not None else created
+        if (created, updated) != (checked.create_time, checked.update_time):
+            checked = msgspec.structs.replace(checked, create_time=created, update_time=updated)
+        out.append(checked)
+    return out
+
+
+def check_embeddings(embeddings: Any, n: int, dim: int) -> np.ndarray:
+    """Caller-supplied embeddings: ``(n, dim)``, finite, non-zero; returned L2-normalised."""
+    try:
+        arr = np.asarray(embeddings, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"embeddings must be a numeric array: {exc}") from None
+    if arr.shape != (n, dim):
+        raise InvalidRequestError(f"embeddings must have shape ({n}, {dim}), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InvalidRequestError("embeddings contain NaN or infinity")
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise InvalidRequestError("embeddings contain an all-zero vector")
+    return np.ascontiguousarray(arr / norms, dtype=np.float32)

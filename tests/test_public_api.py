@@ -1,0 +1,44 @@
+import hybridmem
+
+
+def test_all_is_sorted_and_pinned() -> None:
+    assert hybridmem.__all__ == sorted(hybridmem.__all__)
+    assert hybridmem.__all__ == [
+        "DEFAULT_MODEL",
+        "EncoderError",
+        "Engine",
+        "EngineConfig",
+        "FieldTooLongError",
+        "HybridMemError",
+        "IndexRebuiltWarning",
+        "InvalidFilterError",
+        "InvalidRequestError",
+        "Memory",
+        "MemoryDetail",
+        "MissingFieldError",
+        "ModelMismatchError",
+        "Preference",
+        "PreferenceDetail",
+        "SearchData",
+        "StoreClosedError",
+        "StoreError",
+        "StoreFormatError",
+        "__version__",
+        "load_config",
+    ]
+    for name in hybridmem.__all__:
+        assert hasattr(hybridmem, name)
+
+
+def test_every_error_derives_from_one_root() -> None:
+    from hybridmem import errors
+
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), hybridmem.HybridMemError)
+
+
+def test_engine_cannot_be_constructed_directly() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match="Engine.open"):
+        hybridmem.Engine()
