@@ -40,5 +40,5 @@ def test_every_error_derives_from_one_root() -> None:
 def test_engine_cannot_be_constructed_directly() -> None:
     import pytest
 
-    with pytest.raises(TypeError, match="Engine.open"):
+    with pytest.raises(TypeError, match=r"Engine\.open"):
         hybridmem.Engine()
