@@ -28,10 +28,12 @@ lint: $(STAMP)
 
 # Latency / throughput suites (pytest-benchmark); synthetic stores are cached under benchmarks/.cache.
 bench: $(STAMP)
+	mkdir -p benchmarks/results
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-json=benchmarks/results/latest.json
 
 # The 1M memories x 10k users run (synthetic embeddings; the search path is the real one).
 bench-1m: $(STAMP)
+	mkdir -p benchmarks/results
 	HYBRIDMEM_BENCH_SCALES=1m HF_HUB_OFFLINE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-json=benchmarks/results/1m.json
 
 clean:

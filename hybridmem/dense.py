@@ -16,7 +16,6 @@ the vectors read-only (fast reopen); a block is copied into memory the first tim
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import defaultdict
@@ -24,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
+import msgspec
 import numpy as np
 
 from .lexical import owner_key
@@ -37,6 +37,17 @@ _MANIFEST = "blocks.json"
 
 class DenseIndexError(Exception):
     """The saved dense index is missing or inconsistent (the engine rebuilds it)."""
+
+
+class _Snapshot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``blocks.json``: which generation is live and where each owner's block starts."""
+
+    format: int
+    dim: int
+    seq: int
+    count: int
+    generation: str
+    blocks: list[tuple[str, int, int]]
 
 
 class _Block:
@@ -191,22 +202,17 @@ class DenseIndex:
                 b = self._blocks[owner]
                 vecs[start : start + b.n] = b.vecs[: b.n]
                 docs[start : start + b.n] = b.docs[: b.n]
-                spans.append([owner, start, b.n])
+                spans.append((owner, start, b.n))
                 start += b.n
             vecs.flush()
             del vecs
             np.save(doc_path, docs)
-        manifest = {
-            "format": _FORMAT,
-            "dim": self.dim,
-            "seq": seq,
-            "count": total,
-            "generation": gen,
-            "blocks": spans,
-        }
+        snapshot = _Snapshot(
+            format=_FORMAT, dim=self.dim, seq=seq, count=total, generation=gen, blocks=spans
+        )
         tmp = directory / f"{_MANIFEST}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh)
+        with open(tmp, "wb") as fh:
+            fh.write(msgspec.json.encode(snapshot))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, directory / _MANIFEST)
@@ -218,30 +224,27 @@ class DenseIndex:
     def load(cls, directory: Path, dim: int) -> tuple[DenseIndex, int]:
         """Open a snapshot; returns the index and the store seq it reflects."""
         try:
-            with open(directory / _MANIFEST, encoding="utf-8") as fh:
-                manifest = json.load(fh)
-            if manifest.get("format") != _FORMAT or manifest.get("dim") != dim:
+            snap = msgspec.json.decode((directory / _MANIFEST).read_bytes(), type=_Snapshot)
+            if snap.format != _FORMAT or snap.dim != dim:
                 raise DenseIndexError(
-                    f"format {manifest.get('format')} / dim {manifest.get('dim')}, "
-                    f"expected {_FORMAT} / {dim}"
+                    f"format {snap.format} / dim {snap.dim}, expected {_FORMAT} / {dim}"
                 )
-            gen = manifest["generation"]
-            vecs = np.load(directory / f"vectors-{gen}.npy", mmap_mode="r")
-            docs = np.load(directory / f"docs-{gen}.npy")
-            count = int(manifest["count"])
+            vecs = np.load(directory / f"vectors-{snap.generation}.npy", mmap_mode="r")
+            docs = np.load(directory / f"docs-{snap.generation}.npy")
+            count = snap.count
             if vecs.shape != (count, dim) or docs.shape != (count,) or vecs.dtype != np.float32:
                 raise DenseIndexError(f"arrays do not match the manifest (count {count})")
             index = cls(dim)
-            for owner, start, n in manifest["blocks"]:
+            for owner, start, n in snap.blocks:
                 if not (start >= 0 and n > 0 and start + n <= count):
                     raise DenseIndexError(f"block {owner!r} out of range")
                 index._blocks[owner] = _Block(
                     docs[start : start + n], vecs[start : start + n], owned=False
                 )
-            return index, int(manifest["seq"])
+            return index, snap.seq
         except DenseIndexError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, msgspec.DecodeError) as exc:
             raise DenseIndexError(f"cannot load the dense index in {directory}: {exc}") from exc
 
 

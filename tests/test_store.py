@@ -1,0 +1,54 @@
+"""The SQLite store on its own: upserts, the change log, and batched iteration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hybridmem.store import Store
+from hybridmem.types import Memory, Preference
+
+
+def items(n: int) -> list[Memory]:
+    return [Memory(id=f"m{i}", user_id=f"u{i % 3}", memory_value=f"text {i}") for i in range(n)]
+
+
+def test_iter_active_visits_every_row_once_in_owner_order(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    its = [*items(10), Preference(id="p", user_id="u1", preference="tea")]
+    store.upsert(its, np.ones((len(its), 4), np.float32))
+    store.upsert([Memory(id="m4", user_id="u1", memory_value="x", status="archived")],
+                 np.ones((1, 4), np.float32))  # fmt: skip
+    seen = [(r.user_id, r.kind, r.doc) for batch in store.iter_active(batch=2) for r in batch]
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen)) == 10  # m4 is archived
+    store.close()
+
+
+def test_change_log_records_previous_owner(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    vec = np.ones((1, 4), np.float32)
+    s1 = store.upsert([Memory(id="a", user_id="u1", memory_value="x")], vec)
+    s2 = store.upsert([Memory(id="a", user_id="u2", memory_value="x")], vec)
+    assert s2 == s1 + 1
+    changes, newest = store.changes_since(s1)
+    assert newest == s2 and [u for _, u in changes] == ["u1"]  # moved away from u1
+    assert store.delete_user("u2") == 1
+    changes, newest = store.changes_since(s2)
+    assert [u for _, u in changes] == ["u2"] and newest == s2 + 1
+    store.prune_changes(newest)
+    assert store.min_change_seq() == newest + 1
+    store.close()
+
+
+def test_known_embeddings_only_for_unchanged_text(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.upsert(items(2), np.arange(8, dtype=np.float32).reshape(2, 4))
+    known = store.known_embeddings(
+        [Memory(id="m0", user_id="u0", memory_value="text 0"),
+         Memory(id="m1", user_id="u1", memory_value="changed")]
+    )  # fmt: skip
+    assert list(known) == ["m0"]
+    assert np.frombuffer(known["m0"], dtype="<f4").tolist() == [0, 1, 2, 3]
+    store.close()
