@@ -110,8 +110,10 @@ class DerivedIndexes:
         warnings.warn(f"{self.directory}: {message}", IndexRebuiltWarning, stacklevel=4)
 
     def _catchable(self, seq: int) -> bool:
-        """Whether the change log still holds every change after ``seq``."""
-        return seq >= 0 and seq >= self._store.min_change_seq() - 1
+        """Whether replaying the change log from ``seq`` reaches the store's state: the log
+        still holds every later change, and the index is not ahead of the store (as it would be
+        after ``store.sqlite`` was restored from an older backup)."""
+        return self._store.min_change_seq() - 1 <= seq <= self._store.max_seq()
 
     def _open_lexical(self, manifest: Manifest | None) -> tuple[LexicalIndex, int]:
         path = self.directory / LEXICAL_DIR

@@ -193,6 +193,7 @@ class Engine:
             checked = validate.check_items(items, _now_ms())
             if not checked:
                 return 0
+            self._indexes.lexical.ensure_writable()
             if embeddings is not None:
                 vectors = validate.check_embeddings(embeddings, len(checked), self.dim)
             else:
@@ -241,6 +242,7 @@ class Engine:
             raise InvalidRequestError("delete() takes exactly one of ids= or user_id=")
         with self._write_lock:
             self._check_open()
+            self._indexes.lexical.ensure_writable()
             if user_id is not None:
                 n = self._store.delete_user(validate.user_id_arg(user_id))
             else:

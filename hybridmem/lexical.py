@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
+from .errors import StoreError
 from .store import StoredRow
 from .types import Memory
 
@@ -104,10 +105,21 @@ class LexicalIndex:
     def num_docs(self) -> int:
         return self._index.searcher().num_docs
 
+    def ensure_writable(self) -> None:
+        """Take the index's writer lock now, so a write can be refused before it starts."""
+        with self._wlock:
+            self._get_writer()
+
     def _get_writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            # One indexing thread: 2-core machines, and commits are per add call anyway.
-            self._writer = self._index.writer(heap_size=self._heap, num_threads=1)
+            try:
+                # One indexing thread: 2-core machines, and commits are per add call anyway.
+                self._writer = self._index.writer(heap_size=self._heap, num_threads=1)
+            except ValueError as exc:  # tantivy's LockBusy
+                raise StoreError(
+                    f"cannot write to {self.path}: another engine or process is writing to this "
+                    f"store ({exc})"
+                ) from exc
         return self._writer
 
     def apply(self, remove: Iterable[int], add: Iterable[StoredRow]) -> None:

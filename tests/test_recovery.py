@@ -134,3 +134,39 @@ def test_empty_store_round_trip(tmp_path: Path, encoder: Encoder) -> None:
     with Engine.open(tmp_path / "empty", encoder=encoder) as eng:
         eng.add([Memory(id="a", user_id="u", memory_value="first memory")])
         assert [m.id for m in eng.search("first", user_id="u").memory_detail_list] == ["a"]
+
+
+def test_index_ahead_of_the_store_is_rebuilt(store, encoder: Encoder, tmp_path: Path) -> None:
+    """store.sqlite restored from an older backup: the indexes describe changes it lacks."""
+    import shutil
+
+    path, expected = store
+    backup = tmp_path / "backup.sqlite"
+    shutil.copy(path / "store.sqlite", backup)
+    with Engine.open(path, encoder=encoder) as eng:
+        eng.add([Memory(id="new", user_id="u1", memory_value="The user bought a kayak.")])
+    shutil.copy(backup, path / "store.sqlite")
+    for extra in ("store.sqlite-wal", "store.sqlite-shm"):
+        (path / extra).unlink(missing_ok=True)
+    reopen_expecting_rebuild(path, encoder, expected)
+
+
+def test_garbage_store_file_is_a_store_error(tmp_path: Path, encoder: Encoder) -> None:
+    from hybridmem import StoreError
+
+    (tmp_path / "store.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"store\.sqlite"):
+        Engine.open(tmp_path, encoder=encoder)
+
+
+def test_second_writer_gets_a_clear_error(store, encoder: Encoder) -> None:
+    from hybridmem import StoreError
+
+    path, _ = store
+    with Engine.open(path, encoder=encoder) as first:
+        first.add([Memory(id="w", user_id="u1", memory_value="first writer")])
+        with Engine.open(path, encoder=encoder) as second:  # reading is fine
+            assert second.get("w") is not None
+            with pytest.raises(StoreError, match="another engine or process"):
+                second.add([Memory(id="w2", user_id="u1", memory_value="second writer")])
+            assert second.get("w2") is None  # refused before anything was written
