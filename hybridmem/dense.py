@@ -140,6 +140,10 @@ class DenseIndex:
         with self._lock:
             return sum(b.n for b in self._blocks.values())
 
+    def has_owner(self, kind: str, user_id: str) -> bool:
+        """Whether the owner has any activated item (both indexes hold the same items)."""
+        return owner_key(kind, user_id) in self._blocks
+
     def owners(self) -> int:
         with self._lock:
             return len(self._blocks)

@@ -70,7 +70,8 @@ class Retriever:
         allowed: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(docs, relativity)`` of the best ``limit`` candidates, relativity descending."""
-        if limit <= 0:
+        if limit <= 0 or not self._dense.has_owner(kind, user_id):
+            # no activated item of this kind for the user: skip both index lookups
             return np.empty(0, np.int64), np.empty(0, np.float64)
         cfg = self._cfg
         k = max(cfg.candidate_k, limit)
