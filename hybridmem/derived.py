@@ -35,8 +35,9 @@ MANIFEST = "manifest.json"
 LEXICAL_DIR = "lexical"
 DENSE_DIR = "dense"
 _REPLAY_BATCH = 4096
-# Snapshot the dense index once this many changes are newer than its last snapshot, so that
-# recovery after a crash replays a bounded log.
+# Snapshot the dense index once the changes newer than its last snapshot reach this many, or
+# the index's own size if larger: recovery after a crash replays a bounded log, and a bulk load
+# rewrites the snapshot O(log n) times, not once per 50k items.
 _DENSE_SNAPSHOT_LAG = 50_000
 
 
@@ -204,7 +205,7 @@ class DerivedIndexes:
                 return
             self._replay(self.applied, lexical=True, dense=True)
             self.applied = target
-            if target - self._dense_saved >= _DENSE_SNAPSHOT_LAG:
+            if target - self._dense_saved >= max(_DENSE_SNAPSHOT_LAG, self.dense.count()):
                 self._save_dense()
             self._write_manifest()
 
