@@ -30,7 +30,7 @@ __all__ = ["FORMAT_VERSION", "DerivedIndexes", "IndexRebuiltWarning", "Manifest"
 
 log = logging.getLogger("hybridmem")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lexical segments sorted by owner
 MANIFEST = "manifest.json"
 LEXICAL_DIR = "lexical"
 DENSE_DIR = "dense"
