@@ -87,15 +87,15 @@ class DerivedIndexes:
         self._heap = heap_bytes
         self._lock = threading.RLock()
         manifest = read_manifest(directory)
-        if manifest is not None and (
+        if manifest is None and (directory / MANIFEST).exists():
+            self._warn("manifest.json is unreadable; rebuilding every index")
+        elif manifest is not None and (
             manifest.format_version != FORMAT_VERSION
             or manifest.model != model
             or manifest.dim != dim
         ):
             self._warn("manifest describes another format or model; rebuilding every index")
             manifest = None
-        if manifest is None and (directory / MANIFEST).exists():
-            self._warn("manifest.json is unreadable; rebuilding every index")
         self.lexical, lex_seq = self._open_lexical(manifest)
         self.dense, self._dense_saved = self._open_dense(manifest)
         self._replay(lex_seq, lexical=True, dense=False)

@@ -59,6 +59,18 @@ CREATE TABLE IF NOT EXISTS changes (
     doc INTEGER NOT NULL,
     user_id TEXT NOT NULL
 );
+-- The number of activated items, kept by triggers inside each write's transaction, so that
+-- opening a store of 1M items can check its indexes without a 0.5 s count(*) scan.
+CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS items_count_insert AFTER INSERT ON items
+    WHEN NEW.status = 'activated'
+    BEGIN UPDATE counts SET n = n + 1 WHERE name = 'activated'; END;
+CREATE TRIGGER IF NOT EXISTS items_count_delete AFTER DELETE ON items
+    WHEN OLD.status = 'activated'
+    BEGIN UPDATE counts SET n = n - 1 WHERE name = 'activated'; END;
+CREATE TRIGGER IF NOT EXISTS items_count_update AFTER UPDATE OF status ON items
+    BEGIN UPDATE counts SET n = n + (NEW.status = 'activated') - (OLD.status = 'activated')
+          WHERE name = 'activated'; END;
 """
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -113,6 +125,11 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            if self._db.execute("SELECT 1 FROM counts WHERE name = 'activated'").fetchone() is None:
+                self._db.execute(
+                    "INSERT INTO counts(name, n) SELECT 'activated', count(*) FROM items "
+                    "WHERE status = 'activated'"
+                )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         version = self.meta_get("schema_version")
@@ -313,10 +330,9 @@ class Store:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def count_active(self) -> int:
+        """How many items are activated (maintained by triggers, O(1))."""
         with self._lock:
-            return self.db.execute(
-                "SELECT count(*) FROM items WHERE status = 'activated'"
-            ).fetchone()[0]
+            return self.db.execute("SELECT n FROM counts WHERE name = 'activated'").fetchone()[0]
 
     def stats(self) -> dict[str, int]:
         with self._lock:

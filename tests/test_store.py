@@ -52,3 +52,28 @@ def test_known_embeddings_only_for_unchanged_text(tmp_path: Path) -> None:
     assert list(known) == ["m0"]
     assert np.frombuffer(known["m0"], dtype="<f4").tolist() == [0, 1, 2, 3]
     store.close()
+
+
+def test_activated_count_follows_every_kind_of_write(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    vec = np.ones((1, 4), np.float32)
+
+    def truth() -> int:
+        return store.db.execute("SELECT count(*) FROM items WHERE status = 'activated'").fetchone()[
+            0
+        ]
+
+    store.upsert(items(5), np.ones((5, 4), np.float32))
+    store.upsert([Memory(id="m1", user_id="u1", memory_value="x", status="archived")], vec)
+    store.upsert([Memory(id="m1", user_id="u1", memory_value="y", status="deleted")], vec)
+    store.upsert([Memory(id="m2", user_id="u2", memory_value="z")], vec)  # activated -> activated
+    store.upsert([Memory(id="m1", user_id="u1", memory_value="x")], vec)  # back to activated
+    store.delete_ids(["m0"])
+    store.upsert([Memory(id="m9", user_id="u1", memory_value="x", status="archived")], vec)
+    store.delete_ids(["m9"])
+    store.delete_user("u2")
+    assert store.count_active() == truth() == 3  # m1, m3, m4
+    store.close()
+    reopened = Store(tmp_path)
+    assert reopened.count_active() == 3
+    reopened.close()
