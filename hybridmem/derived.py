@@ -126,7 +126,7 @@ class DerivedIndexes:
                 self._warn(f"lexical index is damaged ({exc}); rebuilding it from the store")
         elif self._store_has_items() or path.exists():
             self._warn("lexical index is missing or too old; rebuilding it from the store")
-        return self._rebuild_lexical(), self.applied_floor
+        return self._rebuild_lexical()
 
     def _open_dense(self, manifest: Manifest | None) -> tuple[DenseIndex, int]:
         path = self.directory / DENSE_DIR
@@ -141,31 +141,32 @@ class DerivedIndexes:
                 self._warn(f"dense index is damaged ({exc}); rebuilding it from the store")
         elif self._store_has_items() or path.exists():
             self._warn("dense index is missing or too old; rebuilding it from the store")
-        return self._rebuild_dense(), self.applied_floor
+        return self._rebuild_dense()
 
     def _store_has_items(self) -> bool:
         return self._store.max_seq() > 0
 
     # -- rebuild --------------------------------------------------------------------------------
 
-    def _rebuild_lexical(self) -> LexicalIndex:
-        self.applied_floor = self._store.max_seq()
-        index = LexicalIndex(self.directory / LEXICAL_DIR, heap_bytes=self._heap, create=True)
-        for batch in self._store.iter_active():
-            index.apply((), batch)
-        index.apply((), ())  # an empty store still gets a committed index
-        return index
+    # Writers are serialised by the engine and nothing writes while a store opens, so the seq
+    # read before iterating is the state the rebuilt index reflects.
 
-    def _rebuild_dense(self) -> DenseIndex:
-        self.applied_floor = self._store.max_seq()
+    def _rebuild_lexical(self) -> tuple[LexicalIndex, int]:
+        seq = self._store.max_seq()
+        index = LexicalIndex(self.directory / LEXICAL_DIR, heap_bytes=self._heap, create=True)
+        index.apply((), (row for batch in self._store.iter_active() for row in batch))
+        return index, seq
+
+    def _rebuild_dense(self) -> tuple[DenseIndex, int]:
+        seq = self._store.max_seq()
         index = DenseIndex(self._dim)
         for batch in self._store.iter_active():
             index.apply((), batch)
         path = self.directory / DENSE_DIR
         if path.exists():
             shutil.rmtree(path)
-        index.save(path, self.applied_floor)
-        return index
+        index.save(path, seq)
+        return index, seq
 
     def _verify(self) -> None:
         expected = self._store.count_active()
@@ -175,14 +176,13 @@ class DerivedIndexes:
                 "rebuilding it"
             )
             self.lexical.close()
-            self.lexical = self._rebuild_lexical()
+            self.lexical, _ = self._rebuild_lexical()
         if self.dense.count() != expected:
             self._warn(
                 f"dense index holds {self.dense.count()} vectors, the store {expected}; "
                 "rebuilding it"
             )
-            self.dense = self._rebuild_dense()
-            self._dense_saved = self.applied_floor
+            self.dense, self._dense_saved = self._rebuild_dense()
 
     # -- live updates ---------------------------------------------------------------------------
 
