@@ -107,7 +107,7 @@ class DerivedIndexes:
     # -- open -----------------------------------------------------------------------------------
 
     def _warn(self, message: str) -> None:
-        log.warning("%s: %s", self.directory, message)
+        log.info("%s: %s", self.directory, message)  # the warning below is what users see
         warnings.warn(f"{self.directory}: {message}", IndexRebuiltWarning, stacklevel=4)
 
     def _catchable(self, seq: int) -> bool:
