@@ -158,6 +158,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_quality(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from .bench import quality
+
+    rankings = [r.strip() for r in args.ranking.split(",") if r.strip()]
+    peers = [p.strip() for p in (args.peer or "").split(",") if p.strip()]
+    report, samples = quality.run(
+        args.dataset,
+        rankings=rankings,
+        split=args.split,
+        model=args.model,
+        cache_dir=Path(args.cache) if args.cache else None,
+        peers=peers,
+        progress=not args.quiet,
+    )
+    split = f" ({args.split})" if args.split else ""
+    print(f"{report.dataset}{split}: {report.queries} queries, model {report.model}\n")
+    print(quality.format_table(report))
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(msgspec.json.format(msgspec.json.encode(report)) + b"\n")
+        print(f"\nwrote {out}", file=sys.stderr)
+    if args.plot:
+        from .bench import plots
+
+        stem = f"{report.dataset}-{args.split}" if args.split else report.dataset
+        title = f"{report.dataset}{split}"
+        for path in (
+            plots.reliability_diagrams(samples, title, Path(args.plot) / f"{stem}-reliability.png"),
+            plots.latency_cdf(samples, title, Path(args.plot) / f"{stem}-latency.png"),
+        ):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hybridmem",
@@ -193,6 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--data", default=str(default_demo_file()), help="eval-set file")
     de.add_argument("--store", help="keep the demo store in this directory")
     de.set_defaults(func=cmd_demo)
+
+    be = sub.add_parser("bench", help="quality benchmarks on labelled datasets")
+    bsub = be.add_subparsers(dest="bench_command", required=True)
+    bq = bsub.add_parser(
+        "quality",
+        help="recall/nDCG/MRR, calibration and latency of ranking methods on a dataset",
+        description="DATASET: locomo:PATH, locomo-observations:PATH, scifact:DIR[:train|test], "
+        "prefeval:DIR, or an eval-set JSON file.",
+    )
+    bq.add_argument("dataset")
+    bq.add_argument("--ranking", default="bm25,dense,rrf,hybrid", help="comma-separated methods")
+    bq.add_argument("--split", choices=["fit", "report"], help="dataset split to evaluate")
+    bq.add_argument("--output", help="write the results as JSON here")
+    bq.add_argument("--plot", metavar="DIR", help="write reliability and latency PNGs here")
+    bq.add_argument("--peer", help="also run peers over the same queries (txtai)")
+    bq.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    bq.add_argument("--cache", help="where built stores are kept (default ~/.cache/hybridmem)")
+    bq.add_argument("--quiet", action="store_true", help="no progress bars")
+    bq.set_defaults(func=cmd_bench_quality)
     return p
 
 

@@ -338,6 +338,13 @@ class Engine:
         ]
         return SearchData.of(memories, preferences)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """The normalised query vector ``search`` would compute for ``text``."""
+        self._check_open()
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequestError("text must be a non-empty string")
+        return self._encoder.encode_query(text)
+
     def stats(self) -> dict[str, Any]:
         """Counts and index state, for ``hybridmem stats``."""
         self._check_open()

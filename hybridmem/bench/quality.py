@@ -1,0 +1,333 @@
+"""``hybridmem bench quality``: run an eval set through one or more ranking methods.
+
+Every query is searched twice through the real ``Engine.search``: once with
+``memory_limit_number=10`` (timed, end to end including query encoding; recall@k, nDCG@10 and the
+calibration of ``relativity`` come from it) and once with a limit of 100 for MRR@100 (reusing the
+query vector). A query whose labels are memories is scored on ``memory_detail_list``; one whose
+labels are preferences (PrefEval) on ``preference_detail_list``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+import numpy as np
+
+from ..config import RANKINGS
+from ..engine import Engine
+from ..errors import InvalidRequestError
+from ..evalset import EvalQuery, EvalSet
+from . import metrics
+
+__all__ = [
+    "EngineSystem",
+    "Hits",
+    "QualityReport",
+    "Samples",
+    "Scores",
+    "System",
+    "evaluate",
+    "format_table",
+    "open_cached_store",
+]
+
+TOP = 10
+MRR_DEPTH = 100
+
+
+class Hits(msgspec.Struct, frozen=True):
+    ids: list[str]
+    relativity: list[float]
+
+
+class System(Protocol):
+    """Anything that ranks one user's items for a query."""
+
+    name: str
+
+    def search(self, query: EvalQuery, limit: int, *, preferences: bool, warm: bool) -> Hits:
+        """Best-first hits; ``warm`` marks the second (MRR) search of the same query."""
+        ...
+
+
+class EngineSystem:
+    """hybridmem with one ranking method."""
+
+    def __init__(self, engine: Engine, ranking: str) -> None:
+        if ranking not in RANKINGS:
+            raise InvalidRequestError(f"unknown ranking {ranking!r} (one of {RANKINGS})")
+        self.name = ranking
+        self._engine = engine
+        self._ranking = ranking
+        self._vec: tuple[str, np.ndarray] | None = None
+
+    def search(self, query: EvalQuery, limit: int, *, preferences: bool, warm: bool) -> Hits:
+        vec = None
+        if self._ranking != "bm25":
+            if warm and self._vec is not None and self._vec[0] == query.query:
+                vec = self._vec[1]
+            else:
+                vec = self._engine.encode_query(query.query)
+                self._vec = (query.query, vec)
+        data = self._engine.search(
+            query.query,
+            user_id=query.user_id,
+            conversation_id=query.conversation_id,
+            memory_limit_number=0 if preferences else limit,
+            include_preference=preferences,
+            preference_limit_number=limit if preferences else 0,
+            reference_time=query.now,
+            ranking=self._ranking,  # type: ignore[arg-type]
+            query_embedding=vec,
+        )
+        hits = data.preference_detail_list if preferences else data.memory_detail_list
+        return Hits([h.id for h in hits], [h.relativity for h in hits])
+
+
+class Scores(msgspec.Struct, kw_only=True):
+    queries: int
+    recall_1: float = msgspec.field(name="recall@1")
+    recall_5: float = msgspec.field(name="recall@5")
+    recall_10: float = msgspec.field(name="recall@10")
+    ndcg_10: float = msgspec.field(name="ndcg@10")
+    mrr: float
+    ece: float
+    brier: float
+    p50_ms: float
+    p95_ms: float
+    per_kind: dict[str, Scores] = msgspec.field(default_factory=dict)
+
+
+class Samples(msgspec.Struct, kw_only=True):
+    """Raw per-hit probabilities and labels, and per-query latencies (for plots)."""
+
+    probs: list[float]
+    labels: list[bool]
+    seconds: list[float]
+
+
+class QualityReport(msgspec.Struct, kw_only=True):
+    dataset: str
+    split: str | None
+    queries: int
+    model: str
+    systems: dict[str, Scores]
+
+
+class _Outcome(msgspec.Struct):
+    kind: str
+    recall: tuple[float, float, float]
+    ndcg: float
+    mrr: float
+    probs: list[float]
+    labels: list[bool]
+    seconds: float
+
+
+def _score(outcomes: Sequence[_Outcome]) -> Scores:
+    probs = [p for o in outcomes for p in o.probs]
+    labels = [y for o in outcomes for y in o.labels]
+    seconds = [o.seconds for o in outcomes]
+    return Scores(
+        queries=len(outcomes),
+        recall_1=float(np.mean([o.recall[0] for o in outcomes])),
+        recall_5=float(np.mean([o.recall[1] for o in outcomes])),
+        recall_10=float(np.mean([o.recall[2] for o in outcomes])),
+        ndcg_10=float(np.mean([o.ndcg for o in outcomes])),
+        mrr=float(np.mean([o.mrr for o in outcomes])),
+        ece=metrics.ece(probs, labels),
+        brier=metrics.brier(probs, labels),
+        p50_ms=metrics.percentile_ms(seconds, 50),
+        p95_ms=metrics.percentile_ms(seconds, 95),
+    )
+
+
+def evaluate(
+    system: System,
+    queries: Sequence[EvalQuery],
+    *,
+    on_query: Callable[[], None] | None = None,
+) -> tuple[Scores, Samples]:
+    """Run every labelled query through ``system``; overall and per-``kind`` scores."""
+    outcomes: list[_Outcome] = []
+    for q in queries:
+        preferences = not q.relevant
+        relevant = set(q.relevant_preferences if preferences else q.relevant)
+        if not relevant:
+            continue
+        start = time.perf_counter()
+        top = system.search(q, TOP, preferences=preferences, warm=False)
+        seconds = time.perf_counter() - start
+        deep = system.search(q, MRR_DEPTH, preferences=preferences, warm=True)
+        labels = [i in relevant for i in top.ids]
+        outcomes.append(
+            _Outcome(
+                kind=q.kind or "all",
+                recall=tuple(metrics.recall_at(top.ids, relevant, k) for k in (1, 5, 10)),
+                ndcg=metrics.ndcg_at(top.ids, relevant, TOP),
+                mrr=metrics.mrr_at(deep.ids, relevant, MRR_DEPTH),
+                probs=[min(1.0, max(0.0, r)) for r in top.relativity],
+                labels=labels,
+                seconds=seconds,
+            )
+        )
+        if on_query is not None:
+            on_query()
+    if not outcomes:
+        raise InvalidRequestError("no labelled query to evaluate")
+    overall = _score(outcomes)
+    by_kind: dict[str, list[_Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_kind[o.kind].append(o)
+    overall.per_kind = {k: _score(v) for k, v in sorted(by_kind.items())}
+    samples = Samples(
+        probs=[p for o in outcomes for p in o.probs],
+        labels=[y for o in outcomes for y in o.labels],
+        seconds=[o.seconds for o in outcomes],
+    )
+    return overall, samples
+
+
+def _fingerprint(paths: Iterable[Path]) -> list[tuple[str, int, int]]:
+    out = []
+    for root in paths:
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for f in files:
+            st = f.stat()
+            out.append((str(f.resolve()), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def open_cached_store(
+    evalset: EvalSet,
+    source: Path,
+    loader: str,
+    *,
+    cache_dir: Path,
+    model: str | None,
+    progress: bool,
+) -> Engine:
+    """Open (building on first use) a store of ``evalset``'s items, keyed by data and model."""
+    from ..config import DEFAULT_MODEL
+
+    name = model or DEFAULT_MODEL
+    key = hashlib.sha256(msgspec.json.encode([loader, _fingerprint([source]), name])).hexdigest()[
+        :16
+    ]
+    path = cache_dir / f"{loader}-{key}"
+    marker = path / "BUILT"
+    if marker.exists():
+        return Engine.open(path, model=model)
+    if path.exists():
+        shutil.rmtree(path)  # an interrupted build
+    engine = Engine.open(path, model=model)
+    try:
+        engine.add([*evalset.memories, *evalset.preferences], progress=progress)
+        engine.flush()
+        marker.write_text(f"{loader} {source}\n")
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
+_COLUMNS = [
+    ("R@1", "recall_1"),
+    ("R@5", "recall_5"),
+    ("R@10", "recall_10"),
+    ("nDCG@10", "ndcg_10"),
+    ("MRR", "mrr"),
+    ("ECE", "ece"),
+    ("Brier", "brier"),
+    ("p50 ms", "p50_ms"),
+    ("p95 ms", "p95_ms"),
+]
+
+
+def format_table(report: QualityReport) -> str:
+    """A Markdown table, one row per system."""
+    head = "| system | " + " | ".join(c for c, _ in _COLUMNS) + " |"
+    rule = "|---|" + "---:|" * len(_COLUMNS)
+    rows = [head, rule]
+    for name, s in report.systems.items():
+        cells = []
+        for _, field in _COLUMNS:
+            v = getattr(s, field)
+            cells.append(f"{v:.1f}" if field.endswith("_ms") else f"{v:.3f}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def default_cache_dir() -> Path:
+    """``$HYBRIDMEM_CACHE/bench``, else ``~/.cache/hybridmem/bench``."""
+    import os
+
+    root = os.environ.get("HYBRIDMEM_CACHE")
+    return (Path(root) if root else Path.home() / ".cache" / "hybridmem") / "bench"
+
+
+def run(
+    spec: str,
+    *,
+    rankings: Sequence[str],
+    split: str | None = None,
+    model: str | None = None,
+    cache_dir: Path | None = None,
+    peers: Sequence[str] = (),
+    progress: bool = False,
+) -> tuple[QualityReport, dict[str, Samples]]:
+    """Load ``spec``, build or reuse its store, and evaluate every ranking and peer."""
+    from ..config import DEFAULT_MODEL
+    from .loaders import load_dataset, parse_spec
+
+    for r in rankings:
+        if r not in RANKINGS:
+            raise InvalidRequestError(f"unknown ranking {r!r} (one of {', '.join(RANKINGS)})")
+    for p in peers:
+        if p != "txtai":
+            raise InvalidRequestError(f"unknown peer {p!r} (known: txtai)")
+    loader, source, _ = parse_spec(spec)
+    evalset = load_dataset(spec, split)  # type: ignore[arg-type]
+    cache = cache_dir or default_cache_dir()
+    name = model or DEFAULT_MODEL
+    systems: list[System] = []
+    engine = open_cached_store(
+        evalset, source, loader, cache_dir=cache, model=model, progress=progress
+    )
+    scores: dict[str, Scores] = {}
+    samples: dict[str, Samples] = {}
+    with engine:
+        systems = [EngineSystem(engine, r) for r in rankings]
+        if "txtai" in peers:
+            from .peers import TxtaiSystem, peer_key
+
+            key = peer_key(engine.directory.name, name)
+            systems.append(TxtaiSystem(evalset, model=name, cache_dir=cache, key=key))
+        for system in systems:
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(evalset.queries), desc=system.name, unit="q")
+            try:
+                scores[system.name], samples[system.name] = evaluate(
+                    system, evalset.queries, on_query=bar.update if bar else None
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+    report = QualityReport(
+        dataset=evalset.name,
+        split=split,
+        queries=scores[systems[0].name].queries,
+        model=name,
+        systems=scores,
+    )
+    return report, samples

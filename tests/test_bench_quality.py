@@ -1,0 +1,105 @@
+"""``hybridmem bench quality`` end to end on the demo set (real engine and model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hybridmem.bench.quality import EngineSystem, Hits, evaluate
+from hybridmem.cli import main
+from hybridmem.evalset import EvalQuery
+
+from .conftest import DATA
+
+KEYS = {"recall@1", "recall@5", "recall@10", "ndcg@10", "mrr", "ece", "brier", "p50_ms",
+        "p95_ms", "queries", "per_kind"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bench cache for the module: the demo store is built once."""
+    return tmp_path_factory.mktemp("bench-cache")
+
+
+def test_cli_writes_results_table_and_plots(tmp_path: Path, cache: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "r.json"
+    argv = ["bench", "quality", str(DATA / "demo.json"), "--ranking", "bm25,hybrid",
+            "--cache", str(cache), "--output", str(out),
+            "--plot", str(tmp_path / "plots"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "| bm25 |" in table and "| hybrid |" in table
+    report = json.loads(out.read_text())
+    assert report["dataset"] == "demo" and report["queries"] == 36
+    assert report["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    for name in ("bm25", "hybrid"):
+        s = report["systems"][name]
+        assert set(s) == KEYS
+        assert 0 <= s["recall@1"] <= s["recall@5"] <= s["recall@10"] <= 1
+        assert 0 <= s["ece"] <= 1 and 0 <= s["brier"] <= 1 and s["p50_ms"] <= s["p95_ms"]
+        assert {"recency", "conversation", "chinese", "demo"} <= set(s["per_kind"])
+        assert sum(k["queries"] for k in s["per_kind"].values()) == 36
+    assert (tmp_path / "plots" / "demo-reliability.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "demo-latency.png").stat().st_size > 1000
+    # a second run reuses the cached store
+    stores = sorted(cache.iterdir())
+    assert len(stores) == 1
+    assert main([*argv[:5], "--cache", str(cache), "--quiet"]) == 0
+    assert sorted(cache.iterdir()) == stores
+
+
+def test_cli_rejects_unknown_ranking_and_peer(tmp_path: Path, capsys) -> None:
+    base = ["bench", "quality", str(DATA / "demo.json"), "--cache", str(tmp_path), "--quiet"]
+    assert main([*base, "--ranking", "bm25,magic"]) == 2
+    assert "unknown ranking 'magic'" in capsys.readouterr().err
+    assert main([*base, "--peer", "elastic"]) == 2
+    assert "unknown peer 'elastic'" in capsys.readouterr().err
+
+
+class Scripted:
+    """A system returning fixed rankings, to check the evaluation arithmetic."""
+
+    name = "scripted"
+
+    def __init__(self, ranked: dict[str, list[tuple[str, float]]]) -> None:
+        self.ranked = ranked
+
+    def search(self, query: EvalQuery, limit: int, *, preferences: bool, warm: bool) -> Hits:
+        hits = self.ranked[query.id][:limit]
+        return Hits([h for h, _ in hits], [p for _, p in hits])
+
+
+def test_evaluate_arithmetic() -> None:
+    queries = [
+        EvalQuery(id="q1", user_id="u", query="x", relevant=["a"], kind="k1"),
+        EvalQuery(id="q2", user_id="u", query="y", relevant_preferences=["p"], kind="k2"),
+    ]
+    system = Scripted({"q1": [("b", 0.9), ("a", 0.8)], "q2": [("p", 1.0)]})
+    scores, samples = evaluate(system, queries)
+    assert scores.queries == 2
+    assert scores.recall_1 == pytest.approx(0.5)  # q1 misses at 1, q2 hits
+    assert scores.recall_5 == 1.0
+    assert scores.mrr == pytest.approx((0.5 + 1.0) / 2)
+    assert samples.labels == [False, True, True]
+    assert scores.brier == pytest.approx((0.81 + 0.04 + 0.0) / 3)
+    assert set(scores.per_kind) == {"k1", "k2"} and scores.per_kind["k2"].ndcg_10 == 1.0
+
+
+def test_engine_system_searches_preferences(demo_engine) -> None:
+    system = EngineSystem(demo_engine, "bm25")
+    q = EvalQuery(id="q", user_id="alice", query="vegetarian food", relevant_preferences=["ap1"])
+    hits = system.search(q, 3, preferences=True, warm=False)
+    assert hits.ids[0] == "ap1" and len(hits.ids) <= 3
+
+
+def test_txtai_peer_on_demo(cache: Path) -> None:
+    pytest.importorskip("txtai")
+    from hybridmem.bench.quality import run
+
+    report, _ = run(str(DATA / "demo.json"), rankings=["bm25"], peers=["txtai"],
+                    cache_dir=cache)  # fmt: skip
+    peer = report.systems["txtai-hybrid"]
+    assert peer.queries == 36 and 0.5 < peer.recall_10 <= 1.0
