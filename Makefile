@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-1m clean
+.PHONY: run test lint bench bench-1m bench-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ bench: $(STAMP)
 bench-1m: $(STAMP)
 	mkdir -p benchmarks/results
 	HYBRIDMEM_BENCH_SCALES=1m HF_HUB_OFFLINE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-json=benchmarks/results/1m.json
+
+# Retrieval quality on the evaluation datasets (read from DATA, never copied), per ranking
+# method and for the txtai peer; stores are cached in ~/.cache/hybridmem/bench.
+DATA ?= ../shared/data
+QUALITY := $(BIN)/hybridmem bench quality --peer txtai --quiet --plot benchmarks/results/plots
+bench-quality: $(STAMP)
+	mkdir -p benchmarks/results
+	HF_HUB_OFFLINE=1 $(QUALITY) scifact:$(DATA)/scifact --split report --output benchmarks/results/quality-scifact.json
+	HF_HUB_OFFLINE=1 $(QUALITY) locomo:$(DATA)/locomo/locomo10.json --split report --output benchmarks/results/quality-locomo.json
+	HF_HUB_OFFLINE=1 $(QUALITY) locomo-observations:$(DATA)/locomo/locomo10.json --split report --output benchmarks/results/quality-locomo-observations.json
+	HF_HUB_OFFLINE=1 $(QUALITY) prefeval:$(DATA)/prefeval --output benchmarks/results/quality-prefeval.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info
