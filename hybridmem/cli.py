@@ -165,8 +165,16 @@ def cmd_bench_quality(args: argparse.Namespace) -> int:
 
     rankings = [r.strip() for r in args.ranking.split(",") if r.strip()]
     peers = [p.strip() for p in (args.peer or "").split(",") if p.strip()]
+    config = None
+    if args.config or args.params:
+        from .config import EngineConfig, load_config
+
+        config = load_config(args.config) if args.config else EngineConfig()
+        if args.params:
+            config = msgspec.structs.replace(config, params_path=args.params)
     report, samples = quality.run(
         args.dataset,
+        config=config,
         rankings=rankings,
         split=args.split,
         model=args.model,
@@ -192,6 +200,33 @@ def cmd_bench_quality(args: argparse.Namespace) -> int:
             plots.latency_cdf(samples, title, Path(args.plot) / f"{stem}-latency.png"),
         ):
             print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .bench import calibration
+    from .bench.loaders import load_dataset, parse_spec
+    from .bench.quality import default_cache_dir, open_cached_store
+
+    parts = []
+    for spec in args.datasets:
+        loader, source, _ = parse_spec(spec)
+        split = None if loader == "evalset" else args.split
+        evalset = load_dataset(spec, split)  # type: ignore[arg-type]
+        cache = Path(args.cache) if args.cache else default_cache_dir()
+        with open_cached_store(
+            evalset, source, loader, cache_dir=cache, model=args.model, progress=not args.quiet
+        ) as eng:
+            part = calibration.collect(eng, evalset)
+        print(
+            f"{evalset.name}: {len(set(part.query.tolist()))} queries, {len(part.y)} candidates, "
+            f"{int(part.y.sum())} relevant",
+            file=sys.stderr,
+        )
+        parts.append(part)
+    model = calibration.refit(parts, l2=args.l2)
+    calibration.write_model(model, Path(args.output))
+    print(f"wrote {args.output} (fitted on {', '.join(model.fitted_on)})", file=sys.stderr)
     return 0
 
 
@@ -231,6 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--store", help="keep the demo store in this directory")
     de.set_defaults(func=cmd_demo)
 
+    ca = sub.add_parser(
+        "calibrate",
+        help="refit the relevance model of `hybrid` from labelled datasets",
+        description="DATASETS as for `bench quality`; their fit split is used (eval-set files "
+        "whole). Point EngineConfig.params_path at the output to use it.",
+    )
+    ca.add_argument("datasets", nargs="+")
+    ca.add_argument("--output", required=True, help="parameter file to write (JSON)")
+    ca.add_argument("--split", choices=["fit", "report"], default="fit")
+    ca.add_argument("--l2", type=float, default=1.0, help="L2 penalty on standardised weights")
+    ca.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    ca.add_argument("--cache", help="where built stores are kept (default ~/.cache/hybridmem)")
+    ca.add_argument("--quiet", action="store_true")
+    ca.set_defaults(func=cmd_calibrate)
+
     be = sub.add_parser("bench", help="quality benchmarks on labelled datasets")
     bsub = be.add_subparsers(dest="bench_command", required=True)
     bq = bsub.add_parser(
@@ -247,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--peer", help="also run peers over the same queries (txtai)")
     bq.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
     bq.add_argument("--cache", help="where built stores are kept (default ~/.cache/hybridmem)")
+    bq.add_argument("--config", help="EngineConfig file (JSON or TOML) for the engine")
+    bq.add_argument("--params", help="relevance parameters for `hybrid` (from `calibrate`)")
     bq.add_argument("--quiet", action="store_true", help="no progress bars")
     bq.set_defaults(func=cmd_bench_quality)
     return p

@@ -22,7 +22,6 @@ Ranking: TypeAlias = Literal["hybrid", "bm25", "dense", "rrf"]
 RANKINGS: tuple[str, ...] = ("hybrid", "bm25", "dense", "rrf")
 
 PositiveInt = Annotated[int, Meta(ge=1)]
-UnitFloat = Annotated[float, Meta(ge=0.0, le=1.0)]
 
 
 class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -38,8 +37,15 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         candidate_k: how many hits each retriever (BM25, dense) contributes per search before
             fusion; the union of both lists is ranked.
         rrf_k: the constant of reciprocal rank fusion (Cormack et al., 2009).
-        dense_weight: weight of the cosine in the ``hybrid`` blend (the rest goes to BM25).
         bm25_half: the BM25 score mapped to 0.5 by the ``bm25`` ranking's squashing.
+        params_path: relevance-model parameters for ``hybrid`` (``hybridmem calibrate``
+            writes them); ``None`` uses the ones shipped with hybridmem.
+        conversation_boost: log-odds added to memories of the caller's conversation.
+        recency_boost: log-odds added to a memory created at ``reference_time``; halves every
+            ``recency_half_life_days`` of age. 0 turns recency off.
+        recency_half_life_days: see ``recency_boost``.
+        dedupe_cosine: collapse a ``hybrid`` hit whose cosine to a better hit is at least this
+            (a near-duplicate); ``None`` keeps duplicates.
         max_query_terms: distinct query terms kept for BM25 (a 100k-character query stays cheap).
         writer_heap_bytes: Tantivy indexing memory budget.
     """
@@ -50,8 +56,12 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     query_threads: PositiveInt = 1
     candidate_k: PositiveInt = 50
     rrf_k: PositiveInt = 60
-    dense_weight: UnitFloat = 0.6
     bm25_half: Annotated[float, Meta(gt=0.0)] = 8.0
+    params_path: str | None = None
+    conversation_boost: Annotated[float, Meta(ge=0.0, le=4.0)] = 0.5
+    recency_boost: Annotated[float, Meta(ge=0.0, le=4.0)] = 1.0
+    recency_half_life_days: Annotated[float, Meta(gt=0.0)] = 90.0
+    dedupe_cosine: Annotated[float, Meta(gt=0.0, le=1.0)] | None = 0.95
     max_query_terms: PositiveInt = 256
     writer_heap_bytes: Annotated[int, Meta(ge=15_000_000)] = 64_000_000
 

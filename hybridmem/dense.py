@@ -169,21 +169,24 @@ class DenseIndex:
             )
             return docs[pos[0]].copy(), scores[0].astype(np.float32)
 
-    def scores_of(self, kind: str, user_id: str, query: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """Cosine of ``query`` with each of ``docs`` (NaN for a doc not in the owner's block)."""
-        out = np.full(len(docs), np.nan, dtype=np.float32)
+    def vectors_of(self, kind: str, user_id: str, docs: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``docs`` in the owner's block (NaN rows for unknown docs)."""
+        out = np.full((len(docs), self.dim), np.nan, dtype=np.float32)
         with self._lock:
             block = self._blocks.get(owner_key(kind, user_id))
             if block is None or len(docs) == 0:
                 return out
             mine = block.docs[: block.n]
             order = np.argsort(mine, kind="stable")
-            where = np.searchsorted(mine, docs, sorter=order)
-            where = np.minimum(where, len(mine) - 1)
+            where = np.minimum(np.searchsorted(mine, docs, sorter=order), len(mine) - 1)
             rows = order[where]
             found = mine[rows] == docs
-            out[found] = block.vecs[rows[found]] @ query
+            out[found] = block.vecs[rows[found]]
         return out
+
+    def scores_of(self, kind: str, user_id: str, query: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Cosine of ``query`` with each of ``docs`` (NaN for a doc not in the owner's block)."""
+        return (self.vectors_of(kind, user_id, docs) @ query).astype(np.float32)
 
     # -- persistence ----------------------------------------------------------------------------
 

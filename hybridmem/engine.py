@@ -16,6 +16,7 @@ import msgspec
 import numpy as np
 
 from . import validate
+from .calibrate import load_model
 from .config import DEFAULT_MODEL, EngineConfig, Ranking
 from .derived import DerivedIndexes
 from .encoder import Encoder
@@ -116,6 +117,7 @@ class Engine:
                 self._store.meta_set("model", name)
                 self._store.meta_set("dim", str(dim))
             self.dim = dim
+            self._relevance = load_model(config.params_path)
             self._indexes = DerivedIndexes(
                 directory,
                 self._store,
@@ -126,7 +128,9 @@ class Engine:
         except BaseException:
             self._store.close()
             raise
-        self._retriever = Retriever(self._indexes.lexical, self._indexes.dense, self.config)
+        self._retriever = Retriever(
+            self._store, self._indexes.lexical, self._indexes.dense, self.config, self._relevance
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -278,6 +282,7 @@ class Engine:
         reference_time: int | None = None,
         ranking: Ranking = "hybrid",
         query_embedding: np.ndarray | None = None,
+        explain: bool = False,
     ) -> SearchData:
         """The user's memories and preferences most relevant to ``query`` (MemOS shape).
 
@@ -293,6 +298,8 @@ class Engine:
             reference_time: "now" in epoch ms for recency (default: the current time).
             ranking: ``hybrid`` (default), ``bm25``, ``dense`` or ``rrf``.
             query_embedding: the query's vector when the caller already has it.
+            explain: add each hit's score parts (``hybrid``: bm25, cosine, base probability,
+                conversation and recency shifts in log-odds, final) as ``explain``.
         """
         self._check_open()
         validate.check_search(
@@ -314,26 +321,43 @@ class Engine:
             qvec = self._encoder.encode_query(query)
         else:
             qvec = None
+        if not isinstance(explain, bool):
+            raise InvalidRequestError("explain must be true or false")
+        now = _now_ms() if reference_time is None else reference_time
         plan: list[tuple[Kind, int]] = [("memory", memory_limit_number)]
         if include_preference:
             plan.append(("preference", preference_limit_number))
-        found: dict[Kind, list[tuple[int, float]]] = {"memory": [], "preference": []}
+        found: dict[Kind, list[tuple[int, float, dict[str, float] | None]]] = {
+            "memory": [],
+            "preference": [],
+        }
         for kind, limit in plan:
             if limit == 0:
                 continue
             allowed = None if compiled is None else self._store.filter_docs(user_id, kind, compiled)
-            docs, rel = self._retriever.search(
-                kind, user_id, query, qvec, ranking=ranking, limit=limit, allowed=allowed
-            )
-            keep = rel >= relativity
-            found[kind] = list(zip(docs[keep].tolist(), rel[keep].tolist(), strict=True))
-        records = self._store.items([d for hits in found.values() for d, _ in hits])
+            ranked = self._retriever.search(
+                kind, user_id, query, qvec, ranking=ranking, limit=limit, allowed=allowed,
+                conversation_id=conversation_id, reference_time=now, explain=explain,
+            )  # fmt: skip
+            for i, (doc, rel) in enumerate(zip(ranked.docs.tolist(), ranked.relativity.tolist(),
+                                               strict=True)):  # fmt: skip
+                if rel < relativity:
+                    continue
+                parts = None
+                if explain:
+                    parts = (
+                        {k: float(v[i]) for k, v in ranked.explain.items()}
+                        if ranked.explain is not None
+                        else {ranking: rel}
+                    )
+                found[kind].append((doc, rel, parts))
+        records = self._store.items([d for hits in found.values() for d, _, _ in hits])
         memories = [
-            MemoryDetail.of(records[d], _unit(r)) for d, r in found["memory"] if d in records
+            MemoryDetail.of(records[d], _unit(r), p) for d, r, p in found["memory"] if d in records
         ]
         preferences = [
-            PreferenceDetail.of(records[d], _unit(r))
-            for d, r in found["preference"]
+            PreferenceDetail.of(records[d], _unit(r), p)
+            for d, r, p in found["preference"]
             if d in records
         ]
         return SearchData.of(memories, preferences)

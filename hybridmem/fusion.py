@@ -1,15 +1,24 @@
 """Score maths: pure functions over numpy arrays.
 
-These are the pre-calibration fusions used by the ``bm25``, ``dense``, ``rrf`` and (until the
-calibrated ranking core lands) ``hybrid`` rankings. Each maps raw retriever scores into [0, 1] so
-that ``relativity`` is always a number in that range, sorted descending.
+``saturate``, ``unit_cosine`` and ``rrf`` are the comparison rankings ``bm25``, ``dense`` and
+``rrf``: each maps raw retriever scores into [0, 1], monotone but not calibrated.
+``relevance_features`` describes the candidates for the calibrated ``hybrid`` model
+(:mod:`hybridmem.calibrate`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["blend", "rrf", "saturate", "top_k", "unit_cosine"]
+__all__ = [
+    "FEATURES",
+    "neighbour_max",
+    "relevance_features",
+    "rrf",
+    "saturate",
+    "top_k",
+    "unit_cosine",
+]
 
 
 def saturate(scores: np.ndarray, half: float) -> np.ndarray:
@@ -46,13 +55,6 @@ def rrf(ranks: list[np.ndarray], k: int) -> np.ndarray:
     return total / (len(ranks) / (k + 1.0))
 
 
-def blend(dense: np.ndarray, lexical: np.ndarray, dense_weight: float) -> np.ndarray:
-    """Convex combination ``w * dense + (1 - w) * lexical`` of two [0, 1] scores."""
-    return dense_weight * np.asarray(dense, dtype=np.float64) + (1.0 - dense_weight) * np.asarray(
-        lexical, dtype=np.float64
-    )
-
-
 def top_k(scores: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` best scores, best first; ties broken by ascending ``keys``.
 
@@ -72,3 +74,85 @@ def top_k(scores: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
         idx = np.arange(n)
     order = np.lexsort((np.asarray(keys)[idx], -s[idx]))
     return idx[order][:k]
+
+
+#: Columns of :func:`relevance_features`, in order. Every feature is computed within one query's
+#: candidate set, so the same model serves corpora whose raw score scales differ.
+FEATURES: tuple[str, ...] = (
+    "log_bm25",  # log(1 + BM25): the lexical evidence itself
+    "bm25_rel",  # BM25 / the best BM25 among the candidates (0..1): query-normalised
+    "cosine",  # cosine similarity of the embeddings
+    "cosine_gap",  # cosine minus the best cosine among the candidates (<= 0)
+    "cosine_z",  # cosine standardised over the candidates: how far it stands out
+    "log_rank_bm25",  # log(1 + candidates with a strictly higher BM25)
+    "log_rank_dense",  # log(1 + candidates with a strictly higher cosine)
+    "log_query_terms",  # log(1 + analysed query terms): long queries match more by chance
+    "bm25_x_cosine",  # interaction: both retrievers agree
+    "neighbour_bm25_rel",  # best bm25_rel of the memories stored just before / after it in the
+    #                        same conversation (same-session context: evidence spans turns)
+    "neighbour_cosine_gap",  # the same for cosine_gap (0 when no neighbour is a candidate)
+)
+
+
+def _strict_rank(x: np.ndarray) -> np.ndarray:
+    """For each value, how many values are strictly larger (ties share a rank)."""
+    s = np.sort(x)[::-1]
+    return np.searchsorted(-s, -x, side="left").astype(np.float64)
+
+
+def neighbour_max(values: np.ndarray, docs: np.ndarray, groups: list[object]) -> np.ndarray:
+    """For each candidate, the larger ``values`` of candidates ``doc - 1`` and ``doc + 1`` in
+    the same group (conversation), NaN when neither is a candidate. Docs follow the store's
+    insertion order, so these are the memories stored just before and after it."""
+    pos = {int(d): i for i, d in enumerate(docs)}
+    out = np.full(len(docs), np.nan, dtype=np.float64)
+    for i, d in enumerate(docs):
+        for j in (pos.get(int(d) - 1), pos.get(int(d) + 1)):
+            if j is not None and groups[j] is not None and groups[j] == groups[i]:
+                out[i] = np.fmax(out[i], values[j])
+    return out
+
+
+def relevance_features(
+    bm25: np.ndarray,
+    cosine: np.ndarray,
+    query_terms: int,
+    docs: np.ndarray | None = None,
+    conversations: list[object] | None = None,
+) -> np.ndarray:
+    """The ``(n, len(FEATURES))`` feature matrix of one query's candidates.
+
+    ``bm25`` (>= 0, 0 where a candidate matches no query term) and ``cosine`` must be known for
+    every candidate (the retriever fills in the side that did not return it). ``docs`` and
+    ``conversations`` (per candidate) give the neighbour features; without them those are 0.
+    """
+    b = np.maximum(np.asarray(bm25, dtype=np.float64), 0.0)
+    c = np.nan_to_num(np.asarray(cosine, dtype=np.float64), nan=0.0)
+    n = len(b)
+    if n == 0:
+        return np.empty((0, len(FEATURES)))
+    top_b = b.max()
+    std_c = c.std()
+    log_b = np.log1p(b)
+    rel_b = b / top_b if top_b > 0 else np.zeros(n)
+    gap_c = c - c.max()
+    if docs is not None and conversations is not None:
+        nb_b = np.nan_to_num(neighbour_max(rel_b, docs, conversations), nan=0.0)
+        nb_c = np.nan_to_num(neighbour_max(gap_c, docs, conversations), nan=0.0)
+    else:
+        nb_b = nb_c = np.zeros(n)
+    return np.column_stack(
+        [
+            log_b,
+            rel_b,
+            c,
+            gap_c,
+            (c - c.mean()) / std_c if std_c > 1e-6 else np.zeros(n),
+            np.log1p(_strict_rank(b)),
+            np.log1p(_strict_rank(c)),
+            np.full(n, np.log1p(query_terms)),
+            log_b * c,
+            nb_b,
+            nb_c,
+        ]
+    )

@@ -1,9 +1,11 @@
 """Candidate retrieval for one owner (a user's memories or preferences) and its ranking.
 
 BM25 (Tantivy) and dense (FAISS) each return their top ``candidate_k`` hits among the user's
-activated items that pass the filter; the union is scored by the requested ranking. For the
-fusions, a candidate found only by BM25 gets its exact cosine from the user's dense block (cheap);
-a candidate found only by the dense side counts BM25 = 0 (it missed the user's BM25 top-K).
+activated items that pass the filter; the union is the candidate set, so a keyword-only or a
+meaning-only hit is never dropped. For ``hybrid`` the set is completed (each candidate's cosine
+from the user's dense block, its BM25 from a lexical search restricted to it), described by
+:func:`~hybridmem.fusion.relevance_features`, scored by the calibrated logistic model, shifted by
+the conversation and recency boosts, and near-duplicates of a better hit are collapsed.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from . import fusion
+from . import boosts, fusion
+from .calibrate import RelevanceModel, sigmoid
 from .config import EngineConfig, Ranking
 from .dense import DenseIndex
 from .lexical import LexicalIndex
+from .store import Store
 
-__all__ = ["Candidates", "Retriever"]
+__all__ = ["Candidates", "Ranked", "Retriever", "union"]
+
+EXPLAIN_FIELDS = ("bm25", "cosine", "base", "conversation", "recency", "final")
 
 
 class Candidates(msgspec.Struct, frozen=True):
     """The union of both hit lists, aligned by position.
 
     ``bm25`` is 0 and ``bm25_rank`` -1 where BM25 did not return the doc; ``cosine`` is NaN and
-    ``dense_rank`` -1 where it is unknown.
+    ``dense_rank`` -1 where it is unknown. ``query_terms`` counts the analysed query terms.
     """
 
     docs: np.ndarray
@@ -31,9 +37,20 @@ class Candidates(msgspec.Struct, frozen=True):
     cosine: np.ndarray
     bm25_rank: np.ndarray
     dense_rank: np.ndarray
+    query_terms: int = 0
 
 
-def union(lex: tuple[np.ndarray, np.ndarray], den: tuple[np.ndarray, np.ndarray]) -> Candidates:
+class Ranked(msgspec.Struct, frozen=True):
+    """Best-first docs with their relativity, and per-doc score parts when asked for."""
+
+    docs: np.ndarray
+    relativity: np.ndarray
+    explain: dict[str, np.ndarray] | None = None
+
+
+def union(
+    lex: tuple[np.ndarray, np.ndarray], den: tuple[np.ndarray, np.ndarray], query_terms: int = 0
+) -> Candidates:
     """Merge two ``(docs, scores)`` lists (best first) into aligned candidate arrays."""
     docs = np.unique(np.concatenate([lex[0], den[0]]))
     n = len(docs)
@@ -47,16 +64,79 @@ def union(lex: tuple[np.ndarray, np.ndarray], den: tuple[np.ndarray, np.ndarray]
     bm25_rank[li] = np.arange(len(li))
     cosine[di] = den[1]
     dense_rank[di] = np.arange(len(di))
-    return Candidates(docs, bm25, cosine, bm25_rank, dense_rank)
+    return Candidates(docs, bm25, cosine, bm25_rank, dense_rank, query_terms)
+
+
+_EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
 
 
 class Retriever:
     """Runs both retrievers for one owner and ranks the candidates."""
 
-    def __init__(self, lexical: LexicalIndex, dense: DenseIndex, config: EngineConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lexical: LexicalIndex,
+        dense: DenseIndex,
+        config: EngineConfig,
+        model: RelevanceModel,
+    ) -> None:
+        self._store = store
         self._lexical = lexical
         self._dense = dense
         self._cfg = config
+        self._model = model
+
+    def candidates(
+        self,
+        kind: str,
+        user_id: str,
+        query: str,
+        query_vec: np.ndarray | None,
+        *,
+        k: int,
+        allowed: np.ndarray | None,
+        lexical: bool = True,
+        dense: bool = True,
+        complete: bool = False,
+    ) -> Candidates:
+        """The union of the BM25 and dense top-``k``; ``complete`` fills in both scores."""
+        cfg = self._cfg
+        if not self._dense.has_owner(kind, user_id):
+            # no activated item of this kind for the user: skip both index lookups
+            return union(_EMPTY, _EMPTY)
+        words, grams = self._lexical.query_terms(query, cfg.max_query_terms)
+        lex = (
+            self._lexical.search(
+                kind, user_id, query, k, max_terms=cfg.max_query_terms, allowed=allowed
+            )
+            if lexical
+            else _EMPTY
+        )
+        den = (
+            self._dense.search(kind, user_id, query_vec, k, allowed=allowed)
+            if dense and query_vec is not None
+            else _EMPTY
+        )
+        cands = union(lex, den, len(words) + len(grams))
+        if not complete or query_vec is None:
+            return cands
+        no_cos = np.isnan(cands.cosine)
+        if no_cos.any():
+            cands.cosine[no_cos] = self._dense.scores_of(
+                kind, user_id, query_vec, cands.docs[no_cos]
+            )
+        no_bm25 = cands.bm25_rank < 0
+        if no_bm25.any():
+            # dense-only candidates: their exact BM25 (0 when they match no query term)
+            missing = cands.docs[no_bm25]
+            docs, scores = self._lexical.search(
+                kind, user_id, query, len(missing), max_terms=cfg.max_query_terms,
+                allowed=missing,
+            )  # fmt: skip
+            where = np.searchsorted(cands.docs, docs)
+            cands.bm25[where] = scores
+        return cands
 
     def search(
         self,
@@ -68,45 +148,92 @@ class Retriever:
         ranking: Ranking,
         limit: int,
         allowed: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(docs, relativity)`` of the best ``limit`` candidates, relativity descending."""
-        if limit <= 0 or not self._dense.has_owner(kind, user_id):
-            # no activated item of this kind for the user: skip both index lookups
-            return np.empty(0, np.int64), np.empty(0, np.float64)
+        conversation_id: str | None = None,
+        reference_time: int = 0,
+        explain: bool = False,
+    ) -> Ranked:
+        """The best ``limit`` candidates, relativity descending."""
+        if limit <= 0:
+            return Ranked(np.empty(0, np.int64), np.empty(0, np.float64))
         cfg = self._cfg
-        k = max(cfg.candidate_k, limit)
-        empty = (np.empty(0, np.int64), np.empty(0, np.float32))
-        lex = (
-            self._lexical.search(
-                kind, user_id, query, k, max_terms=cfg.max_query_terms, allowed=allowed
+        cands = self.candidates(
+            kind, user_id, query, query_vec,
+            k=max(cfg.candidate_k, limit), allowed=allowed,
+            lexical=ranking != "dense", dense=ranking != "bm25", complete=ranking == "hybrid",
+        )  # fmt: skip
+        if ranking != "hybrid":
+            if ranking == "bm25":
+                score = fusion.saturate(cands.bm25, cfg.bm25_half)
+            elif ranking == "dense":
+                score = fusion.unit_cosine(cands.cosine)
+            else:
+                score = fusion.rrf([cands.bm25_rank, cands.dense_rank], cfg.rrf_k)
+            best = fusion.top_k(score, cands.docs, limit)
+            return Ranked(cands.docs[best], score[best])
+        return self._hybrid(kind, user_id, cands, limit, conversation_id, reference_time, explain)
+
+    def _hybrid(
+        self,
+        kind: str,
+        user_id: str,
+        cands: Candidates,
+        limit: int,
+        conversation_id: str | None,
+        reference_time: int,
+        explain: bool,
+    ) -> Ranked:
+        cfg = self._cfg
+        n = len(cands.docs)
+        if n == 0:
+            return Ranked(np.empty(0, np.int64), np.empty(0, np.float64))
+        context = self._store.recency_context(cands.docs.tolist())
+        conv_ids = [context.get(int(d), (None, None))[0] for d in cands.docs]
+        base = self._model.logit(
+            fusion.relevance_features(
+                cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids
             )
-            if ranking != "dense"
-            else empty
         )
-        den = (
-            self._dense.search(kind, user_id, query_vec, k, allowed=allowed)
-            if ranking != "bm25" and query_vec is not None
-            else empty
+        created = np.array(
+            [np.nan if (t := context.get(int(d), (None, None))[1]) is None else t
+             for d in cands.docs], dtype=np.float64,
+        )  # fmt: skip
+        conv = boosts.conversation_shift(
+            np.array([conversation_id is not None and c == conversation_id for c in conv_ids]),
+            cfg.conversation_boost,
         )
-        cands = union(lex, den)
-        if ranking == "bm25":
-            score = fusion.saturate(cands.bm25, cfg.bm25_half)
-        elif ranking == "dense":
-            score = fusion.unit_cosine(cands.cosine)
-        elif ranking == "rrf":
-            score = fusion.rrf([cands.bm25_rank, cands.dense_rank], cfg.rrf_k)
-        else:
-            cosine = cands.cosine
-            missing = np.isnan(cosine)
-            if missing.any() and query_vec is not None:
-                cosine = cosine.copy()
-                cosine[missing] = self._dense.scores_of(
-                    kind, user_id, query_vec, cands.docs[missing]
-                )
-            score = fusion.blend(
-                fusion.unit_cosine(cosine),
-                fusion.saturate(cands.bm25, cfg.bm25_half),
-                cfg.dense_weight,
-            )
-        best = fusion.top_k(score, cands.docs, limit)
-        return cands.docs[best], score[best]
+        rec = boosts.recency_shift(
+            created, reference_time,
+            half_life_days=cfg.recency_half_life_days, weight=cfg.recency_boost,
+        )  # fmt: skip
+        final = sigmoid(base + conv + rec)
+        order = fusion.top_k(final, cands.docs, n)
+        if cfg.dedupe_cosine is not None:
+            order = self._collapse(kind, user_id, cands.docs, order, limit)
+        order = order[:limit]
+        parts = None
+        if explain:
+            parts = {
+                "bm25": cands.bm25[order].astype(np.float64),
+                "cosine": cands.cosine[order].astype(np.float64),
+                "base": sigmoid(base[order]),
+                "conversation": conv[order],
+                "recency": rec[order],
+                "final": final[order],
+            }
+        return Ranked(cands.docs[order], final[order], parts)
+
+    def _collapse(
+        self, kind: str, user_id: str, docs: np.ndarray, order: np.ndarray, limit: int
+    ) -> np.ndarray:
+        """Drop a hit whose cosine to a better kept hit is >= ``dedupe_cosine``."""
+        threshold = self._cfg.dedupe_cosine
+        vecs = self._dense.vectors_of(kind, user_id, docs[order])
+        kept: list[int] = []
+        for i in range(len(order)):
+            v = vecs[i]
+            if kept and not np.isnan(v[0]) and np.max(vecs[kept] @ v) >= threshold:
+                continue
+            kept.append(i)
+            if len(kept) == limit:
+                break
+        return order[kept]

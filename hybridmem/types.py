@@ -79,7 +79,7 @@ class Preference(msgspec.Struct, frozen=True, kw_only=True):
 Item: TypeAlias = Memory | Preference
 
 
-class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True):
+class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One fact memory in a search answer; ``relativity`` is its relevance in [0, 1]."""
 
     id: str
@@ -93,9 +93,12 @@ class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str]
     update_time: int | None
     relativity: float
+    explain: dict[str, float] | None = None  # only with search(explain=True); not in MemOS
 
     @classmethod
-    def of(cls, memory: Memory, relativity: float) -> MemoryDetail:
+    def of(
+        cls, memory: Memory, relativity: float, explain: dict[str, float] | None = None
+    ) -> MemoryDetail:
         return cls(
             id=memory.id,
             memory_key=memory.memory_key,
@@ -108,10 +111,11 @@ class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True):
             tags=list(memory.tags),
             update_time=memory.update_time,
             relativity=relativity,
+            explain=explain,
         )
 
 
-class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True):
+class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One preference memory in a search answer; ``relativity`` is its relevance in [0, 1]."""
 
     id: str
@@ -123,9 +127,12 @@ class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
     update_time: int | None
     relativity: float
+    explain: dict[str, float] | None = None  # only with search(explain=True); not in MemOS
 
     @classmethod
-    def of(cls, preference: Preference, relativity: float) -> PreferenceDetail:
+    def of(
+        cls, preference: Preference, relativity: float, explain: dict[str, float] | None = None
+    ) -> PreferenceDetail:
         return cls(
             id=preference.id,
             preference=preference.preference,
@@ -136,6 +143,7 @@ class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True):
             status=preference.status,
             update_time=preference.update_time,
             relativity=relativity,
+            explain=explain,
         )
 
 

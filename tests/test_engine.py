@@ -173,11 +173,17 @@ def test_reopen_gives_identical_results_without_encoding(
     queries = [q for q in demo.queries[:12]]
     with Engine.open(tmp_path, encoder=counting) as eng:
         eng.add([*demo.memories, *demo.preferences])
-        before = [msgspec.json.encode(eng.search(q.query, user_id=q.user_id)) for q in queries]
+        before = [
+            msgspec.json.encode(eng.search(q.query, user_id=q.user_id, reference_time=q.now))
+            for q in queries
+        ]
     encoded = CountingEncoder.docs_encoded
     assert encoded == len(demo.memories) + len(demo.preferences)
     with Engine.open(tmp_path, encoder=counting) as eng:
-        after = [msgspec.json.encode(eng.search(q.query, user_id=q.user_id)) for q in queries]
+        after = [
+            msgspec.json.encode(eng.search(q.query, user_id=q.user_id, reference_time=q.now))
+            for q in queries
+        ]
         eng.add(demo.memories[:5])  # unchanged text: stored embeddings are reused
     assert after == before
     assert CountingEncoder.docs_encoded == encoded

@@ -23,10 +23,6 @@ def test_rrf_hand_values() -> None:
     assert np.allclose(out, [1.0, 0.5, (61 / 62) / 2])
 
 
-def test_blend() -> None:
-    assert np.allclose(fusion.blend(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.6), [0.6, 0.4])
-
-
 @given(
     st.lists(st.integers(0, 5), min_size=0, max_size=40),  # many ties on purpose
     st.integers(0, 50),

@@ -22,7 +22,7 @@ QUERIES = [("cat Miso", "u1"), ("where does the user live", "u1"), ("咖啡", "u
 
 def answers(eng: Engine) -> list[bytes]:
     return [
-        msgspec.json.encode(eng.search(q, user_id=u, ranking=r))
+        msgspec.json.encode(eng.search(q, user_id=u, ranking=r, reference_time=10_000))
         for q, u in QUERIES
         for r in ("bm25", "dense", "hybrid")
     ]

@@ -20,7 +20,7 @@ from typing import Protocol
 import msgspec
 import numpy as np
 
-from ..config import RANKINGS
+from ..config import RANKINGS, EngineConfig
 from ..engine import Engine
 from ..errors import InvalidRequestError
 from ..evalset import EvalQuery, EvalSet
@@ -213,6 +213,7 @@ def open_cached_store(
     cache_dir: Path,
     model: str | None,
     progress: bool,
+    config: EngineConfig | None = None,
 ) -> Engine:
     """Open (building on first use) a store of ``evalset``'s items, keyed by data and model."""
     from ..config import DEFAULT_MODEL
@@ -224,10 +225,10 @@ def open_cached_store(
     path = cache_dir / f"{loader}-{key}"
     marker = path / "BUILT"
     if marker.exists():
-        return Engine.open(path, model=model)
+        return Engine.open(path, model=model, config=config)
     if path.exists():
         shutil.rmtree(path)  # an interrupted build
-    engine = Engine.open(path, model=model)
+    engine = Engine.open(path, model=model, config=config)
     try:
         engine.add([*evalset.memories, *evalset.preferences], progress=progress)
         engine.flush()
@@ -282,6 +283,7 @@ def run(
     cache_dir: Path | None = None,
     peers: Sequence[str] = (),
     progress: bool = False,
+    config: EngineConfig | None = None,
 ) -> tuple[QualityReport, dict[str, Samples]]:
     """Load ``spec``, build or reuse its store, and evaluate every ranking and peer."""
     from ..config import DEFAULT_MODEL
@@ -299,7 +301,7 @@ def run(
     name = model or DEFAULT_MODEL
     systems: list[System] = []
     engine = open_cached_store(
-        evalset, source, loader, cache_dir=cache, model=model, progress=progress
+        evalset, source, loader, cache_dir=cache, model=model, progress=progress, config=config
     )
     scores: dict[str, Scores] = {}
     samples: dict[str, Samples] = {}

@@ -1,0 +1,138 @@
+"""Calibrated base relevance: a logistic model over :data:`hybridmem.fusion.FEATURES`.
+
+``P(relevant | features) = sigmoid(w · standardise(x) + b)`` (logistic regression, fitted by
+iteratively reweighted least squares with an L2 penalty; Hastie, Tibshirani & Friedman, "The
+Elements of Statistical Learning", §4.4.1). A logistic model fitted by maximum likelihood is
+calibrated on the distribution it was fitted on (its score equations make predicted and observed
+positives agree), which is what makes ``relativity`` a probability.
+
+The parameters ship as a versioned JSON file (``hybridmem/params/relevance.json``);
+``hybridmem calibrate`` refits them from any labelled eval set, and ``EngineConfig.params_path``
+points an engine at another file.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from .errors import InvalidRequestError
+
+__all__ = [
+    "PARAMS_VERSION",
+    "RelevanceModel",
+    "fit_logistic",
+    "load_model",
+    "sigmoid",
+]
+
+PARAMS_VERSION = 1
+
+
+class RelevanceModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A fitted logistic model; ``mean``/``scale`` standardise each feature first."""
+
+    version: int
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    weights: list[float]
+    bias: float
+    l2: float = 1.0
+    fitted_on: list[str] = msgspec.field(default_factory=list)
+    rows: int = 0
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return z @ np.asarray(self.weights) + self.bias
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return sigmoid(self.logit(x))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function."""
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    l2: float = 1.0,
+    features: list[str],
+    iterations: int = 100,
+    tol: float = 1e-8,
+) -> RelevanceModel:
+    """Maximum-likelihood logistic regression (IRLS / Newton) with an L2 penalty on the weights.
+
+    The penalty ``l2 / 2 · |w|²`` is on the standardised weights (not the bias).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, d = x.shape
+    if n == 0 or not (0 < y.sum() < n):
+        raise InvalidRequestError("fitting needs both relevant and irrelevant candidates")
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    mean = np.average(x, axis=0, weights=sw)
+    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=sw))
+    scale[scale < 1e-9] = 1.0
+    z = np.column_stack([(x - mean) / scale, np.ones(n)])
+    beta = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = sigmoid(z @ beta)
+        w = sw * p * (1 - p)
+        grad = z.T @ (sw * (y - p)) - penalty * beta
+        hess = (z * w[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        beta += step
+        if np.max(np.abs(step)) < tol:
+            break
+    return RelevanceModel(
+        version=PARAMS_VERSION,
+        features=list(features),
+        mean=mean.tolist(),
+        scale=scale.tolist(),
+        weights=beta[:-1].tolist(),
+        bias=float(beta[-1]),
+        l2=l2,
+        rows=n,
+    )
+
+
+def load_model(path: str | Path | None = None) -> RelevanceModel:
+    """The shipped parameters, or those in ``path``; checked against the feature list."""
+    from .fusion import FEATURES
+
+    try:
+        if path is None:
+            raw = resources.files("hybridmem").joinpath("params/relevance.json").read_bytes()
+        else:
+            raw = Path(path).read_bytes()
+        model = msgspec.json.decode(raw, type=RelevanceModel)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read relevance parameters {path}: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestError(f"invalid relevance parameters {path}: {exc}") from exc
+    if model.version != PARAMS_VERSION or tuple(model.features) != FEATURES:
+        raise InvalidRequestError(
+            f"relevance parameters {path or '(shipped)'} are for features {model.features} "
+            f"(version {model.version}); this hybridmem computes {list(FEATURES)} (version "
+            f"{PARAMS_VERSION}). Refit them with `hybridmem calibrate`."
+        )
+    n = len(FEATURES)
+    if not (len(model.mean) == len(model.scale) == len(model.weights) == n):
+        raise InvalidRequestError("relevance parameters have the wrong number of values")
+    return model
