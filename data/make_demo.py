@@ -260,6 +260,28 @@ ask("q34", C, "周末去哪里玩", ["c03"], kind="demo", conv="c-05", prefs=["c
 ask("q35", C, "驾照考得怎么样了", ["c18"], kind="conversation", conv="c-05")
 ask("q36", C, "陈伟的儿子叫什么名字", ["c04"], kind="chinese")
 
+# --- same question, different conversation: only the conversation can tell them apart ---------
+mem("t23", U, "Weekend plan", "For the weekend trip the user is choosing between Moganshan and Wuzhen.",
+    day=322, conv="1120", tags=["plan", "travel"], mtype="WorkingMemory")
+mem("t24", U, "Business trip plan", "For the business trip the user is choosing between Shenzhen and Guangzhou.",
+    day=121, conv="0715", tags=["plan", "work"], mtype="WorkingMemory")
+ask("q37", U, "Which places am I choosing between for the trip?", ["t23"], kind="conversation",
+    conv="1120")
+ask("q38", U, "Which places am I choosing between for the trip?", ["t24"], kind="conversation",
+    conv="0715")
+mem("a22", A, "Reminder", "Alice asked for a reminder to book the restaurant for Friday dinner.",
+    day=302, conv="a-nov", tags=["reminder"], mtype="WorkingMemory")
+mem("a23", A, "Reminder", "Alice asked for a reminder to renew her passport before it expires.",
+    day=258, conv="a-sep", tags=["reminder"], mtype="WorkingMemory")
+ask("q39", A, "What did I ask you to remind me about?", ["a22"], kind="conversation", conv="a-nov")
+ask("q40", A, "What did I ask you to remind me about?", ["a23"], kind="conversation", conv="a-sep")
+mem("c19", C, "出行", "陈伟问了去长沙的高铁票价格。", day=301, conv="c-05", tags=["出行"],
+    mtype="WorkingMemory")
+mem("c20", C, "出行", "陈伟问了去成都的机票价格。", day=95, conv="c-03", tags=["出行"],
+    mtype="WorkingMemory")
+ask("q41", C, "我问的是去哪里的票？", ["c19"], kind="conversation", conv="c-05")
+ask("q42", C, "我问的是去哪里的票？", ["c20"], kind="conversation", conv="c-03")
+
 demo = {"name": "demo", "memories": memories, "preferences": preferences, "queries": queries}
 out = Path(__file__).with_name("demo.json")
 out.write_text(json.dumps(demo, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -58,9 +58,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     rrf_k: PositiveInt = 60
     bm25_half: Annotated[float, Meta(gt=0.0)] = 8.0
     params_path: str | None = None
-    conversation_boost: Annotated[float, Meta(ge=0.0, le=4.0)] = 0.5
+    conversation_boost: Annotated[float, Meta(ge=0.0, le=4.0)] = 1.5
     recency_boost: Annotated[float, Meta(ge=0.0, le=4.0)] = 1.0
-    recency_half_life_days: Annotated[float, Meta(gt=0.0)] = 90.0
+    recency_half_life_days: Annotated[float, Meta(gt=0.0)] = 180.0
     dedupe_cosine: Annotated[float, Meta(gt=0.0, le=1.0)] | None = 0.95
     max_query_terms: PositiveInt = 256
     writer_heap_bytes: Annotated[int, Meta(ge=15_000_000)] = 64_000_000
