@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "FEATURES",
+    "MONOTONE",
     "neighbour_max",
     "relevance_features",
     "rrf",
@@ -87,11 +88,16 @@ FEATURES: tuple[str, ...] = (
     "log_rank_bm25",  # log(1 + candidates with a strictly higher BM25)
     "log_rank_dense",  # log(1 + candidates with a strictly higher cosine)
     "log_query_terms",  # log(1 + analysed query terms): long queries match more by chance
-    "bm25_x_cosine",  # interaction: both retrievers agree
+    "bm25_x_cosine",  # interaction log(1 + BM25) * max(cosine, 0): both retrievers agree
     "neighbour_bm25_rel",  # best bm25_rel of the memories stored just before / after it in the
     #                        same conversation (same-session context: evidence spans turns)
     "neighbour_cosine_gap",  # the same for cosine_gap (0 when no neighbour is a candidate)
 )
+
+
+#: The sign each feature's weight must have so that the relevance probability never falls when
+#: the evidence grows (+1: non-negative, -1: non-positive for ranks, 0: unconstrained).
+MONOTONE: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1)
 
 
 def _strict_rank(x: np.ndarray) -> np.ndarray:
@@ -151,7 +157,7 @@ def relevance_features(
             np.log1p(_strict_rank(b)),
             np.log1p(_strict_rank(c)),
             np.full(n, np.log1p(query_terms)),
-            log_b * c,
+            log_b * np.maximum(c, 0.0),
             nb_b,
             nb_c,
         ]

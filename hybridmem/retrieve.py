@@ -172,6 +172,30 @@ class Retriever:
             return Ranked(cands.docs[best], score[best])
         return self._hybrid(kind, user_id, cands, limit, conversation_id, reference_time, explain)
 
+    def features_and_shifts(
+        self, cands: Candidates, conversation_id: str | None, reference_time: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates' feature matrix, conversation shifts and recency shifts (log-odds)."""
+        cfg = self._cfg
+        context = self._store.recency_context(cands.docs.tolist())
+        conv_ids = [context.get(int(d), (None, None))[0] for d in cands.docs]
+        created = np.array(
+            [np.nan if (t := context.get(int(d), (None, None))[1]) is None else t
+             for d in cands.docs], dtype=np.float64,
+        )  # fmt: skip
+        x = fusion.relevance_features(
+            cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids
+        )
+        conv = boosts.conversation_shift(
+            np.array([conversation_id is not None and c == conversation_id for c in conv_ids]),
+            cfg.conversation_boost,
+        )
+        rec = boosts.recency_shift(
+            created, reference_time,
+            half_life_days=cfg.recency_half_life_days, weight=cfg.recency_boost,
+        )  # fmt: skip
+        return x, conv, rec
+
     def _hybrid(
         self,
         kind: str,
@@ -182,32 +206,18 @@ class Retriever:
         reference_time: int,
         explain: bool,
     ) -> Ranked:
-        cfg = self._cfg
         n = len(cands.docs)
         if n == 0:
             return Ranked(np.empty(0, np.int64), np.empty(0, np.float64))
-        context = self._store.recency_context(cands.docs.tolist())
-        conv_ids = [context.get(int(d), (None, None))[0] for d in cands.docs]
-        base = self._model.logit(
-            fusion.relevance_features(
-                cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids
-            )
-        )
-        created = np.array(
-            [np.nan if (t := context.get(int(d), (None, None))[1]) is None else t
-             for d in cands.docs], dtype=np.float64,
-        )  # fmt: skip
-        conv = boosts.conversation_shift(
-            np.array([conversation_id is not None and c == conversation_id for c in conv_ids]),
-            cfg.conversation_boost,
-        )
-        rec = boosts.recency_shift(
-            created, reference_time,
-            half_life_days=cfg.recency_half_life_days, weight=cfg.recency_boost,
-        )  # fmt: skip
+        x, conv, rec = self.features_and_shifts(cands, conversation_id, reference_time)
+        model = self._model
+        # the output scaling (a, b) maps base + shifts onto the probabilities of returned hits
+        base = model.out_scale * model.logit(x) + model.out_bias
+        conv = model.out_scale * conv
+        rec = model.out_scale * rec
         final = sigmoid(base + conv + rec)
         order = fusion.top_k(final, cands.docs, n)
-        if cfg.dedupe_cosine is not None:
+        if self._cfg.dedupe_cosine is not None:
             order = self._collapse(kind, user_id, cands.docs, order, limit)
         order = order[:limit]
         parts = None

@@ -252,3 +252,49 @@ def test_relativity_threshold_means_probability(demo_engine: Engine, demo) -> No
             (above if m.relativity >= 0.5 else below).append(m.id in q.relevant)
     assert above and below
     assert np.mean(above) > 0.5 > np.mean(below)
+
+
+@given(
+    st.lists(st.floats(-3, 3), min_size=len(FEATURES), max_size=len(FEATURES)),
+    st.integers(0, len(FEATURES) - 1),
+    st.floats(0.01, 5),
+)
+def test_probability_is_monotone_in_each_relevance_feature(
+    row: list[float], which: int, bump: float
+) -> None:
+    """Stronger evidence (or a better rank) never lowers the shipped model's probability."""
+    from hybridmem.fusion import MONOTONE
+
+    model = load_model()
+    direction = MONOTONE[which]
+    if direction == 0:
+        return
+    x = np.array([row])
+    more = x.copy()
+    more[0, which] += direction * bump  # ranks improve downwards
+    assert model.predict(more)[0] >= model.predict(x)[0] - 1e-12
+
+
+def test_sign_constrained_fit_and_output_scaling() -> None:
+    from hybridmem.bench.calibration import Collected, refit
+    from hybridmem.fusion import MONOTONE
+
+    rng = np.random.default_rng(1)
+    parts = []
+    for name, n_queries in (("a", 300), ("b", 50)):
+        xs, ys, qs = [], [], []
+        for q in range(n_queries):
+            x = rng.normal(size=(20, len(FEATURES)))
+            logit = 2.0 * x[:, 1] + 1.0 * x[:, 3] - 3.0
+            xs.append(x)
+            ys.append((rng.random(20) < sigmoid(logit)).astype(float))
+            qs.append(np.full(20, q))
+        x = np.concatenate(xs)
+        parts.append(Collected(x=x, y=np.concatenate(ys), shift=np.zeros(len(x)),
+                               query=np.concatenate(qs), name=name))  # fmt: skip
+    model = refit(parts)
+    w = np.asarray(model.weights)
+    sign = np.asarray(MONOTONE)
+    assert np.all(w[sign > 0] >= 0) and np.all(w[sign < 0] <= 0)
+    assert w[1] > 1.0 and w[3] > 0.5  # the true signals are found
+    assert model.out_scale > 0 and model.fitted_on == ["a", "b"]
