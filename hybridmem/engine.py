@@ -129,7 +129,7 @@ class Engine:
             self._store.close()
             raise
         self._retriever = Retriever(
-            self._store, self._indexes.lexical, self._indexes.dense, self.config, self._relevance
+            self._indexes.lexical, self._indexes.dense, self.config, self._relevance
         )
 
     # -- lifecycle ------------------------------------------------------------------------------

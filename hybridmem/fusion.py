@@ -109,13 +109,21 @@ def _strict_rank(x: np.ndarray) -> np.ndarray:
 def neighbour_max(values: np.ndarray, docs: np.ndarray, groups: list[object]) -> np.ndarray:
     """For each candidate, the larger ``values`` of candidates ``doc - 1`` and ``doc + 1`` in
     the same group (conversation), NaN when neither is a candidate. Docs follow the store's
-    insertion order, so these are the memories stored just before and after it."""
-    pos = {int(d): i for i, d in enumerate(docs)}
-    out = np.full(len(docs), np.nan, dtype=np.float64)
-    for i, d in enumerate(docs):
-        for j in (pos.get(int(d) - 1), pos.get(int(d) + 1)):
-            if j is not None and groups[j] is not None and groups[j] == groups[i]:
-                out[i] = np.fmax(out[i], values[j])
+    insertion order, so these are the memories stored just before and after it.
+
+    ``docs`` must be sorted ascending and unique (as candidate sets are)."""
+    v = np.asarray(values, dtype=np.float64)
+    d = np.asarray(docs)
+    g = np.array(groups, dtype=object)
+    out = np.full(len(d), np.nan)
+    if len(d) < 2:
+        return out
+    # pairs (i, i + 1) of adjacent candidates that are adjacent docs of one conversation
+    pair = (np.diff(d) == 1) & (g[1:] == g[:-1]) & np.array([x is not None for x in g[1:]])
+    left = np.flatnonzero(pair)
+    out[left] = v[left + 1]  # the right neighbour of i
+    right = left + 1
+    out[right] = np.fmax(out[right], v[left])  # the left neighbour of i + 1
     return out
 
 

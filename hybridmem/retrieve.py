@@ -18,7 +18,6 @@ from .calibrate import RelevanceModel, sigmoid
 from .config import EngineConfig, Ranking
 from .dense import DenseIndex
 from .lexical import LexicalIndex
-from .store import Store
 
 __all__ = ["Candidates", "Ranked", "Retriever", "union"]
 
@@ -68,6 +67,8 @@ def union(
 
 
 _EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
+# Up to this many items, ``hybrid`` reads all of a user's BM25 matches in one search.
+_FULL_BM25_MAX = 5_000
 
 
 class Retriever:
@@ -75,13 +76,11 @@ class Retriever:
 
     def __init__(
         self,
-        store: Store,
         lexical: LexicalIndex,
         dense: DenseIndex,
         config: EngineConfig,
         model: RelevanceModel,
     ) -> None:
-        self._store = store
         self._lexical = lexical
         self._dense = dense
         self._cfg = config
@@ -102,13 +101,24 @@ class Retriever:
     ) -> Candidates:
         """The union of the BM25 and dense top-``k``; ``complete`` fills in both scores."""
         cfg = self._cfg
-        if not self._dense.has_owner(kind, user_id):
+        size = self._dense.owner_size(kind, user_id)
+        if size == 0:
             # no activated item of this kind for the user: skip both index lookups
             return union(_EMPTY, _EMPTY)
         words, grams = self._lexical.query_terms(query, cfg.max_query_terms)
+        complete = complete and query_vec is not None
+        # To complete the candidates, fetch every BM25 match of a user of ordinary size in the
+        # same search (the index is sorted by owner, so this stays within the user's range):
+        # cheaper than a second search restricted to the dense-only docs.
+        full = complete and lexical and size <= _FULL_BM25_MAX
         lex = (
             self._lexical.search(
-                kind, user_id, query, k, max_terms=cfg.max_query_terms, allowed=allowed
+                kind,
+                user_id,
+                query,
+                size if full else k,
+                max_terms=cfg.max_query_terms,
+                allowed=allowed,
             )
             if lexical
             else _EMPTY
@@ -118,8 +128,9 @@ class Retriever:
             if dense and query_vec is not None
             else _EMPTY
         )
-        cands = union(lex, den, len(words) + len(grams))
-        if not complete or query_vec is None:
+        top_lex = (lex[0][:k], lex[1][:k])
+        cands = union(top_lex, den, len(words) + len(grams))
+        if not complete:
             return cands
         no_cos = np.isnan(cands.cosine)
         if no_cos.any():
@@ -130,12 +141,16 @@ class Retriever:
         if no_bm25.any():
             # dense-only candidates: their exact BM25 (0 when they match no query term)
             missing = cands.docs[no_bm25]
-            docs, scores = self._lexical.search(
-                kind, user_id, query, len(missing), max_terms=cfg.max_query_terms,
-                allowed=missing,
-            )  # fmt: skip
-            where = np.searchsorted(cands.docs, docs)
-            cands.bm25[where] = scores
+            if full:
+                docs, scores = lex[0][k:], lex[1][k:]
+                hit = np.isin(docs, missing)
+                docs, scores = docs[hit], scores[hit]
+            else:
+                docs, scores = self._lexical.search(
+                    kind, user_id, query, len(missing), max_terms=cfg.max_query_terms,
+                    allowed=missing,
+                )  # fmt: skip
+            cands.bm25[np.searchsorted(cands.docs, docs)] = scores
         return cands
 
     def search(
@@ -173,16 +188,16 @@ class Retriever:
         return self._hybrid(kind, user_id, cands, limit, conversation_id, reference_time, explain)
 
     def features_and_shifts(
-        self, cands: Candidates, conversation_id: str | None, reference_time: int
+        self,
+        kind: str,
+        user_id: str,
+        cands: Candidates,
+        conversation_id: str | None,
+        reference_time: int,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The candidates' feature matrix, conversation shifts and recency shifts (log-odds)."""
         cfg = self._cfg
-        context = self._store.recency_context(cands.docs.tolist())
-        conv_ids = [context.get(int(d), (None, None))[0] for d in cands.docs]
-        created = np.array(
-            [np.nan if (t := context.get(int(d), (None, None))[1]) is None else t
-             for d in cands.docs], dtype=np.float64,
-        )  # fmt: skip
+        conv_ids, created = self._dense.context_of(kind, user_id, cands.docs)
         x = fusion.relevance_features(
             cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids
         )
@@ -209,7 +224,9 @@ class Retriever:
         n = len(cands.docs)
         if n == 0:
             return Ranked(np.empty(0, np.int64), np.empty(0, np.float64))
-        x, conv, rec = self.features_and_shifts(cands, conversation_id, reference_time)
+        x, conv, rec = self.features_and_shifts(
+            kind, user_id, cands, conversation_id, reference_time
+        )
         model = self._model
         # the output scaling (a, b) maps base + shifts onto the probabilities of returned hits
         base = model.out_scale * model.logit(x) + model.out_bias

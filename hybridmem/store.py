@@ -319,19 +319,6 @@ class Store:
                     out[doc] = _DECODERS[kind].decode(body)
         return out
 
-    def recency_context(self, docs: Sequence[int]) -> dict[int, tuple[str | None, int | None]]:
-        """``doc -> (conversation_id, create_time)`` for ranking boosts."""
-        out: dict[int, tuple[str | None, int | None]] = {}
-        with self._lock:
-            for chunk in _chunks(list(docs), 500):
-                marks = ",".join("?" * len(chunk))
-                for doc, conv, created in self.db.execute(
-                    f"SELECT doc, conversation_id, create_time FROM items WHERE doc IN ({marks})",
-                    chunk,
-                ):
-                    out[doc] = (conv, created)
-        return out
-
     def filter_docs(self, user_id: str, kind: Kind, flt: CompiledFilter) -> np.ndarray:
         """Docs of the user's activated items of ``kind`` that pass the filter (sorted int64)."""
         with self._lock:

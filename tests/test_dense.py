@@ -17,7 +17,11 @@ DIM = 8
 
 
 def row(doc: int, user: str, vec: np.ndarray) -> StoredRow:
-    item = Memory(id=str(doc), user_id=user, memory_value="x")
+    # every third memory has neither a time nor a conversation
+    timed = doc % 3 != 0
+    item = Memory(id=str(doc), user_id=user, memory_value="x",
+                  conversation_id=f"c{doc % 4}" if timed else None,
+                  create_time=doc * 1000 if timed else None)  # fmt: skip
     return StoredRow(doc=doc, kind="memory", user_id=user, status="activated", item=item,
                      embedding=vec)  # fmt: skip
 
@@ -71,6 +75,13 @@ def test_search_matches_brute_force(ops, seed: int, k: int, tmp_path_factory) ->
             scores = idx.scores_of("memory", user, q, probe)
             assert np.isnan(scores[-1])
             assert np.allclose(scores[:-1], [mine[d] @ q for d in mine], atol=1e-5)
+            convs, times = idx.context_of("memory", user, probe)
+            for d, conv, t in zip(probe[:-1], convs, times, strict=False):
+                if d % 3:
+                    assert conv == f"c{d % 4}" and t == d * 1000
+                else:
+                    assert conv is None and np.isnan(t)
+            assert convs[-1] is None and np.isnan(times[-1])
     # a loaded (read-only, memory-mapped) index accepts writes by copying the touched block
     loaded.apply([], [row(500, "a", unit(rng))])
     assert loaded.count() == len(model) + 1

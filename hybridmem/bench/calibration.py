@@ -50,7 +50,9 @@ def collect(engine: Engine, evalset: EvalSet, *, k: int | None = None) -> Collec
         if len(cands.docs) == 0:
             continue
         items = engine._store.items(cands.docs.tolist())
-        x, conv, rec = retriever.features_and_shifts(cands, q.conversation_id, q.now or 0)
+        x, conv, rec = retriever.features_and_shifts(
+            kind, q.user_id, cands, q.conversation_id, q.now or 0
+        )
         xs.append(x)
         shifts.append(conv + rec)
         ys.append(np.array([items[int(d)].id in relevant for d in cands.docs], dtype=np.float64))
