@@ -26,6 +26,7 @@ __all__ = [
     "PARAMS_VERSION",
     "RelevanceModel",
     "fit_logistic",
+    "fit_monotone_mlp",
     "load_model",
     "sigmoid",
 ]
@@ -34,14 +35,24 @@ PARAMS_VERSION = 1
 
 
 class RelevanceModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A fitted logistic model; ``mean``/``scale`` standardise each feature first."""
+    """A fitted relevance model; ``mean``/``scale`` standardise each feature first.
+
+    Linear (``weights``): ``logit = w · z + bias``. With a hidden layer (``hidden_weights``,
+    ``hidden_bias``, ``output_weights``): ``logit = v · tanh(W z + c) + bias`` -- a monotone
+    network: ``v >= 0`` and each constrained feature's column of ``W`` has its sign, so the
+    probability never falls as the evidence grows, while the weighting may depend on the
+    query (e.g. trust BM25 less when its best score is weak).
+    """
 
     version: int
     features: list[str]
     mean: list[float]
     scale: list[float]
-    weights: list[float]
     bias: float
+    weights: list[float] = msgspec.field(default_factory=list)
+    hidden_weights: list[list[float]] = msgspec.field(default_factory=list)
+    hidden_bias: list[float] = msgspec.field(default_factory=list)
+    output_weights: list[float] = msgspec.field(default_factory=list)
     # Output scaling: relativity = sigmoid(out_scale * (logit + boosts) + out_bias), fitted on
     # the top-10 hits of the fit queries (Platt, 1999), where the returned hits' probabilities
     # are measured; monotone (out_scale > 0), so it never changes the order.
@@ -53,6 +64,9 @@ class RelevanceModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         z = (np.asarray(x, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        if self.hidden_weights:
+            h = np.tanh(z @ np.asarray(self.hidden_weights) + np.asarray(self.hidden_bias))
+            return h @ np.asarray(self.output_weights) + self.bias
         return z @ np.asarray(self.weights) + self.bias
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -138,6 +152,73 @@ def fit_logistic(
     )
 
 
+def fit_monotone_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    signs: Sequence[int],
+    features: list[str],
+    hidden: int = 16,
+    iterations: int = 800,
+    learning_rate: float = 0.01,
+    l2: float = 1e-4,
+    seed: int = 0,
+) -> RelevanceModel:
+    """A one-hidden-layer monotone network (tanh units) fitted by full-batch Adam on the
+    weighted log-loss, with projected steps that keep the sign constraints (Sill, "Monotonic
+    Networks", NIPS 1997; Kingma & Ba, "Adam", ICLR 2015). Deterministic for a given ``seed``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, d = x.shape
+    if n == 0 or not (0 < y.sum() < n):
+        raise InvalidRequestError("fitting needs both relevant and irrelevant candidates")
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    sign = np.asarray(signs, dtype=np.float64)[:, None]
+    mean = np.average(x, axis=0, weights=sw)
+    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=sw))
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(0.0, 0.3, (d, hidden))
+    w1 = np.where(sign != 0, np.abs(w1) * np.where(sign == 0, 1.0, sign), w1)
+    b1 = np.zeros(hidden)
+    w2 = np.abs(rng.normal(0.0, 0.3, hidden))
+    b2 = np.array([np.log(np.average(y, weights=sw) / (1 - np.average(y, weights=sw)))])
+    params = [w1, b1, w2, b2]
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+    for step in range(1, iterations + 1):
+        h = np.tanh(z @ w1 + b1)
+        g = sw * (sigmoid(h @ w2 + b2[0]) - y) / n  # d loss / d logit
+        gh = np.outer(g, w2) * (1.0 - h * h)
+        grads = [z.T @ gh + l2 * w1, gh.sum(0), h.T @ g + l2 * w2, np.array([g.sum()])]
+        for i, (p, gr) in enumerate(zip(params, grads, strict=True)):
+            m1[i] = 0.9 * m1[i] + 0.1 * gr
+            m2[i] = 0.999 * m2[i] + 0.001 * gr * gr
+            p -= (
+                learning_rate
+                * (m1[i] / (1 - 0.9**step))
+                / (np.sqrt(m2[i] / (1 - 0.999**step)) + 1e-8)
+            )
+        # projection onto the monotone set
+        w1[:] = np.where(sign > 0, np.maximum(w1, 0.0), np.where(sign < 0, np.minimum(w1, 0.0), w1))
+        w2[:] = np.maximum(w2, 0.0)
+    return RelevanceModel(
+        version=PARAMS_VERSION,
+        features=list(features),
+        mean=mean.tolist(),
+        scale=scale.tolist(),
+        bias=float(b2[0]),
+        hidden_weights=w1.tolist(),
+        hidden_bias=b1.tolist(),
+        output_weights=w2.tolist(),
+        l2=l2,
+        rows=n,
+    )
+
+
 def load_model(path: str | Path | None = None) -> RelevanceModel:
     """The shipped parameters, or those in ``path``; checked against the feature list."""
     from .fusion import FEATURES
@@ -159,6 +240,15 @@ def load_model(path: str | Path | None = None) -> RelevanceModel:
             f"{PARAMS_VERSION}). Refit them with `hybridmem calibrate`."
         )
     n = len(FEATURES)
-    if not (len(model.mean) == len(model.scale) == len(model.weights) == n):
+    hidden = len(model.hidden_bias)
+    linear_ok = len(model.weights) == n and not model.hidden_weights
+    network_ok = (
+        not model.weights
+        and hidden > 0
+        and len(model.hidden_weights) == n
+        and all(len(row) == hidden for row in model.hidden_weights)
+        and len(model.output_weights) == hidden
+    )
+    if not (len(model.mean) == len(model.scale) == n and (linear_ok or network_ok)):
         raise InvalidRequestError("relevance parameters have the wrong number of values")
     return model

@@ -45,13 +45,11 @@ def test_shipped_parameters_load_and_match_the_features() -> None:
     model = load_model()
     assert tuple(model.features) == FEATURES and model.rows > 10_000
     assert {"locomo", "scifact-train"} <= set(model.fitted_on)
-    # the two core relevance signals push probability up
-    assert model.weights[FEATURES.index("log_bm25")] > 0 or (
-        model.weights[FEATURES.index("bm25_rel")] > 0
-    )
-    assert model.weights[FEATURES.index("cosine_z")] > 0 or (
-        model.weights[FEATURES.index("cosine")] > 0
-    )
+    assert model.out_scale > 0
+    # the two core relevance signals push the probability up
+    weak = relevance_features(np.array([1.0, 5.0]), np.array([0.1, 0.3]), 4)
+    strong = relevance_features(np.array([9.0, 5.0]), np.array([0.6, 0.3]), 4)
+    assert model.predict(strong)[0] > model.predict(weak)[0]
 
 
 def test_bad_parameter_files_are_clear_errors(tmp_path: Path) -> None:
@@ -292,9 +290,19 @@ def test_sign_constrained_fit_and_output_scaling() -> None:
         x = np.concatenate(xs)
         parts.append(Collected(x=x, y=np.concatenate(ys), shift=np.zeros(len(x)),
                                query=np.concatenate(qs), name=name))  # fmt: skip
-    model = refit(parts)
+    model = refit(parts, hidden=0)
     w = np.asarray(model.weights)
     sign = np.asarray(MONOTONE)
     assert np.all(w[sign > 0] >= 0) and np.all(w[sign < 0] <= 0)
     assert w[1] > 1.0 and w[3] > 0.5  # the true signals are found
     assert model.out_scale > 0 and model.fitted_on == ["a", "b"]
+    # the monotone network finds them too, and ranks far better than chance
+    net = refit(parts, hidden=8)
+    x = np.concatenate([p.x for p in parts])
+    y = np.concatenate([p.y for p in parts]).astype(bool)
+    p = net.predict(x)
+    auc = (p[y][:, None] > p[~y][None, :]).mean()
+    assert auc > 0.85 and net.out_scale > 0 and not net.weights
+    hw = np.asarray(net.hidden_weights)
+    assert np.all(hw[sign > 0] >= 0) and np.all(hw[sign < 0] <= 0)
+    assert np.all(np.asarray(net.output_weights) >= 0)

@@ -2,8 +2,8 @@
 
 Used by ``hybridmem calibrate``. Each query's candidate set is exactly what ``hybrid`` search
 ranks (the union of the BM25 and dense top-K, completed), so the fitted probabilities describe
-the candidates the engine will score. Each dataset is weighted equally (by query count), so a
-large set does not dictate the calibration of a small one.
+the candidates the engine will score. Every labelled query weighs the same, whatever its
+dataset and number of candidates.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from ..calibrate import RelevanceModel, fit_logistic
+from ..calibrate import RelevanceModel, fit_logistic, fit_monotone_mlp
 from ..engine import Engine
 from ..evalset import EvalSet
 from ..fusion import FEATURES, MONOTONE
@@ -66,22 +66,33 @@ def collect(engine: Engine, evalset: EvalSet, *, k: int | None = None) -> Collec
     )
 
 
-def refit(parts: Sequence[Collected], *, l2: float = 1.0, top: int = 10) -> RelevanceModel:
-    """Fit the logistic model on every candidate, then its output scaling on the ``top`` hits
-    of each query (what a search returns), each part weighted to the same total both times."""
+def refit(
+    parts: Sequence[Collected], *, hidden: int = 16, l2: float = 1.0, top: int = 10
+) -> RelevanceModel:
+    """Fit the model on every candidate (a monotone network with ``hidden`` units, or with
+    ``hidden=0`` a sign-constrained logistic regression with L2 penalty ``l2``), then its output
+    scaling on the ``top`` hits of each query (what a search returns). Every labelled query
+    weighs the same, whatever its dataset and number of candidates."""
     parts = [p for p in parts if len(p.y)]
-    x, y, w = _stack([(p.x, p.y) for p in parts])
-    model = fit_logistic(x, y, sample_weight=w, l2=l2, features=list(FEATURES), signs=MONOTONE)
-    tops = []
+    x = np.concatenate([p.x for p in parts])
+    y = np.concatenate([p.y for p in parts])
+    w = np.concatenate([_per_query(p.query) for p in parts])
+    w *= len(w) / w.sum()  # mean 1: the penalties keep their meaning
+    if hidden > 0:
+        model = fit_monotone_mlp(
+            x, y, sample_weight=w, signs=MONOTONE, features=list(FEATURES), hidden=hidden
+        )
+    else:
+        model = fit_logistic(x, y, sample_weight=w, l2=l2, features=list(FEATURES), signs=MONOTONE)
+    zs, ys = [], []
     for p in parts:
         z = model.logit(p.x) + p.shift
-        keep = np.concatenate(
-            [idx[np.argsort(-z[idx], kind="stable")[:top]]
-             for idx in np.split(np.arange(len(z)), np.flatnonzero(np.diff(p.query)) + 1)]
-        )  # fmt: skip
-        tops.append((z[keep, None], p.y[keep]))
-    z, yt, wt = _stack(tops)
-    platt = fit_logistic(z, yt, sample_weight=wt, l2=0.0, features=["z"], signs=[1])
+        for idx in np.split(np.arange(len(z)), np.flatnonzero(np.diff(p.query)) + 1):
+            keep = idx[np.argsort(-z[idx], kind="stable")[:top]]
+            zs.append(z[keep])
+            ys.append(p.y[keep])
+    z, yt = np.concatenate(zs), np.concatenate(ys)
+    platt = fit_logistic(z[:, None], yt, l2=0.0, features=["z"], signs=[1])
     scale = platt.weights[0] / platt.scale[0]
     return msgspec.structs.replace(
         model,
@@ -91,13 +102,10 @@ def refit(parts: Sequence[Collected], *, l2: float = 1.0, top: int = 10) -> Rele
     )
 
 
-def _stack(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
-    """Concatenate ``(x, y)`` parts with weights giving each part the same total."""
-    ws = [np.full(len(y), 1.0 / len(y)) for _, y in parts]
-    x = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    w = np.concatenate(ws)
-    return x, y, w * len(y) / w.sum()  # keep the effective sample size for the L2 penalty
+def _per_query(query: np.ndarray) -> np.ndarray:
+    """Row weights giving each query (a run of equal ids) a total weight of 1."""
+    _, inverse, counts = np.unique(query, return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse]
 
 
 def write_model(model: RelevanceModel, path: Path) -> None:
