@@ -1,14 +1,20 @@
-"""Calibrated base relevance: a logistic model over :data:`hybridmem.fusion.FEATURES`.
+"""Calibrated base relevance over :data:`hybridmem.fusion.FEATURES`.
 
-``P(relevant | features) = sigmoid(w · standardise(x) + b)`` (logistic regression, fitted by
-iteratively reweighted least squares with an L2 penalty; Hastie, Tibshirani & Friedman, "The
-Elements of Statistical Learning", §4.4.1). A logistic model fitted by maximum likelihood is
-calibrated on the distribution it was fitted on (its score equations make predicted and observed
-positives agree), which is what makes ``relativity`` a probability.
+Two model forms, both fitted by maximum likelihood on labelled candidates:
+
+* a logistic regression ``P = sigmoid(w · z + b)`` (IRLS with an L2 penalty and optional sign
+  constraints; Hastie, Tibshirani & Friedman, "The Elements of Statistical Learning", §4.4.1);
+* a one-hidden-layer monotone network ``P = sigmoid(v · tanh(W z + c) + b)`` with ``v >= 0`` and
+  sign-constrained columns of ``W`` (Sill, "Monotonic Networks", 1997), the shipped default.
+
+``z`` is the standardised feature vector. A model fitted by maximum likelihood is calibrated on
+the distribution it was fitted on; a final Platt scaling (``out_scale``, ``out_bias``) fitted on
+the top-10 hits of the fit queries aligns it with the hits a search actually returns. That is
+what makes ``relativity`` a probability.
 
 The parameters ship as a versioned JSON file (``hybridmem/params/relevance.json``);
-``hybridmem calibrate`` refits them from any labelled eval set, and ``EngineConfig.params_path``
-points an engine at another file.
+``hybridmem calibrate`` refits them from any labelled eval set, and
+``EngineConfig.params_path`` points an engine at another file.
 """
 
 from __future__ import annotations
