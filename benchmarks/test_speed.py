@@ -4,8 +4,8 @@
   encoding (validation, Tantivy BM25, FAISS over the user's block, fusion, SQLite fetch).
 * ``test_search_end_to_end``: the same plus MiniLM query encoding (one torch thread).
 * ``test_search_component``: BM25-only and dense-only searches.
-* ``test_ingest_throughput``: ``add`` of 2,000 memories with precomputed vectors (store +
-  both indexes); ``test_ingest_with_encoding``: 256 memories through MiniLM.
+* ``test_ingest``: ``add`` of 2,000 memories with precomputed vectors (store + both indexes),
+  and of 256 memories through MiniLM.
 * ``test_reopen``: ``Engine.open`` + ``close`` of the cached store.
 """
 
@@ -74,43 +74,29 @@ def test_reopen(benchmark, store_path: Path, encoder: Encoder, scale: str) -> No
     benchmark.pedantic(one, rounds=5, iterations=1, warmup_rounds=1)
 
 
-def test_ingest_throughput(benchmark, tmp_path: Path, encoder: Encoder) -> None:
+@pytest.mark.parametrize(
+    "encode, n, rounds", [(False, 2_000, 5), (True, 256, 3)], ids=["precomputed", "minilm"]
+)
+def test_ingest(
+    benchmark, tmp_path: Path, encoder: Encoder, encode: bool, n: int, rounds: int
+) -> None:
+    """``add`` of ``n`` fresh memories into a new store: with precomputed vectors (store + both
+    indexes) or through MiniLM (encoder-bound)."""
     sampler = Sampler(seed=5)
     rng = np.random.default_rng(5)
-    n = 2_000
     counter = itertools.count()
 
     def setup():
         k = next(counter)
         items = [Memory(id=f"i{k}-{j}", user_id=f"user{j % 100}",
                         memory_value=sampler.text(8, 30)) for j in range(n)]  # fmt: skip
-        eng = Engine.open(tmp_path / f"ingest{k}", encoder=encoder)
-        return (eng, items, unit_vectors(rng, n)), {}
+        vecs = None if encode else unit_vectors(rng, n)
+        return (Engine.open(tmp_path / f"ingest{k}", encoder=encoder), items, vecs), {}
 
-    def run(eng: Engine, items: list[Memory], vecs: np.ndarray) -> None:
+    def run(eng: Engine, items: list[Memory], vecs: np.ndarray | None) -> None:
         eng.add(items, embeddings=vecs)
         eng.close()
 
-    benchmark.pedantic(run, setup=setup, rounds=5, iterations=1)
-    benchmark.extra_info["items_per_round"] = n
-    benchmark.extra_info["items_per_s"] = n / benchmark.stats.stats.median
-
-
-def test_ingest_with_encoding(benchmark, tmp_path: Path, encoder: Encoder) -> None:
-    sampler = Sampler(seed=6)
-    n = 256
-    counter = itertools.count()
-
-    def setup():
-        k = next(counter)
-        items = [Memory(id=f"e{k}-{j}", user_id=f"user{j % 10}",
-                        memory_value=sampler.text(8, 30)) for j in range(n)]  # fmt: skip
-        return (Engine.open(tmp_path / f"enc{k}", encoder=encoder), items), {}
-
-    def run(eng: Engine, items: list[Memory]) -> None:
-        eng.add(items)
-        eng.close()
-
-    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
     benchmark.extra_info["items_per_round"] = n
     benchmark.extra_info["items_per_s"] = n / benchmark.stats.stats.median

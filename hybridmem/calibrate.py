@@ -90,6 +90,22 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def _prepare(
+    x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check the labels and standardise ``x`` with weighted means and deviations."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = len(x)
+    if n == 0 or not (0 < y.sum() < n):
+        raise InvalidRequestError("fitting needs both relevant and irrelevant candidates")
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    mean = np.average(x, axis=0, weights=sw)
+    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=sw))
+    scale[scale < 1e-9] = 1.0
+    return (x - mean) / scale, y, sw, mean, scale
+
+
 def fit_logistic(
     x: np.ndarray,
     y: np.ndarray,
@@ -108,19 +124,12 @@ def fit_logistic(
     in every constrained feature; it is solved with an active set (a weight that would cross
     zero is held at zero, and released when the gradient pulls it back into its allowed side).
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    n, d = x.shape
-    if n == 0 or not (0 < y.sum() < n):
-        raise InvalidRequestError("fitting needs both relevant and irrelevant candidates")
+    z, y, sw, mean, scale = _prepare(x, y, sample_weight)
+    n, d = z.shape
     sign = np.zeros(d) if signs is None else np.asarray(signs, dtype=np.float64)
     if sign.shape != (d,):
         raise ValueError("signs must have one entry per feature")
-    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    mean = np.average(x, axis=0, weights=sw)
-    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=sw))
-    scale[scale < 1e-9] = 1.0
-    z = np.column_stack([(x - mean) / scale, np.ones(n)])
+    z = np.column_stack([z, np.ones(n)])
     sign = np.append(sign, 0.0)  # the bias is free
     beta = np.zeros(d + 1)
     penalty = np.full(d + 1, l2)
@@ -175,17 +184,9 @@ def fit_monotone_mlp(
     weighted log-loss, with projected steps that keep the sign constraints (Sill, "Monotonic
     Networks", NIPS 1997; Kingma & Ba, "Adam", ICLR 2015). Deterministic for a given ``seed``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    n, d = x.shape
-    if n == 0 or not (0 < y.sum() < n):
-        raise InvalidRequestError("fitting needs both relevant and irrelevant candidates")
-    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    z, y, sw, mean, scale = _prepare(x, y, sample_weight)
+    n, d = z.shape
     sign = np.asarray(signs, dtype=np.float64)[:, None]
-    mean = np.average(x, axis=0, weights=sw)
-    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=sw))
-    scale[scale < 1e-9] = 1.0
-    z = (x - mean) / scale
     rng = np.random.default_rng(seed)
     w1 = rng.normal(0.0, 0.3, (d, hidden))
     w1 = np.where(sign != 0, np.abs(w1) * np.where(sign == 0, 1.0, sign), w1)
