@@ -173,9 +173,12 @@ class LexicalIndex:
         *,
         max_terms: int,
         allowed: np.ndarray | None = None,
+        terms: tuple[Counter[str], Counter[str]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` BM25 hits of one owner: ``(docs int64, scores float32)``, best first."""
-        words, grams = self.query_terms(query, max_terms)
+        """Top-``k`` BM25 hits of one owner: ``(docs int64, scores float32)``, best first.
+
+        ``terms`` are the query's :meth:`query_terms` when the caller already has them."""
+        words, grams = terms if terms is not None else self.query_terms(query, max_terms)
         clauses = [
             (tantivy.Occur.Should, self._term("text", term, n)) for term, n in words.items()
         ] + [(tantivy.Occur.Should, self._term("cjk", term, n)) for term, n in grams.items()]

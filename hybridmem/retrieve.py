@@ -105,7 +105,7 @@ class Retriever:
         if size == 0:
             # no activated item of this kind for the user: skip both index lookups
             return union(_EMPTY, _EMPTY)
-        words, grams = self._lexical.query_terms(query, cfg.max_query_terms)
+        terms = self._lexical.query_terms(query, cfg.max_query_terms)  # analysed once
         complete = complete and query_vec is not None
         # To complete the candidates, fetch every BM25 match of a user of ordinary size in the
         # same search (the index is sorted by owner, so this stays within the user's range):
@@ -119,6 +119,7 @@ class Retriever:
                 size if full else k,
                 max_terms=cfg.max_query_terms,
                 allowed=allowed,
+                terms=terms,
             )
             if lexical
             else _EMPTY
@@ -129,7 +130,7 @@ class Retriever:
             else _EMPTY
         )
         top_lex = (lex[0][:k], lex[1][:k])
-        cands = union(top_lex, den, len(words) + len(grams))
+        cands = union(top_lex, den, len(terms[0]) + len(terms[1]))
         if not complete:
             return cands
         no_cos = np.isnan(cands.cosine)
@@ -148,7 +149,7 @@ class Retriever:
             else:
                 docs, scores = self._lexical.search(
                     kind, user_id, query, len(missing), max_terms=cfg.max_query_terms,
-                    allowed=missing,
+                    allowed=missing, terms=terms,
                 )  # fmt: skip
             cands.bm25[np.searchsorted(cands.docs, docs)] = scores
         return cands
