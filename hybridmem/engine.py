@@ -313,6 +313,7 @@ class Engine:
             filter=filter,
             reference_time=reference_time,
             ranking=ranking,
+            explain=explain,
         )
         compiled = compile_filter(filter)
         if query_embedding is not None:
@@ -321,8 +322,6 @@ class Engine:
             qvec = self._encoder.encode_query(query)
         else:
             qvec = None
-        if not isinstance(explain, bool):
-            raise InvalidRequestError("explain must be true or false")
         now = _now_ms() if reference_time is None else reference_time
         plan: list[tuple[Kind, int]] = [("memory", memory_limit_number)]
         if include_preference:

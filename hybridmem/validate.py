@@ -75,6 +75,7 @@ def check_search(
     filter: Any,
     reference_time: Any,
     ranking: Any,
+    explain: Any = False,
 ) -> None:
     """Raise on the first invalid search argument."""
     if query is None:
@@ -107,6 +108,8 @@ def check_search(
         )
     if ranking not in RANKINGS:
         raise InvalidRequestError(f"ranking must be one of {', '.join(RANKINGS)}, got {ranking!r}")
+    if not isinstance(explain, bool):
+        raise InvalidRequestError("explain must be true or false")
 
 
 def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:

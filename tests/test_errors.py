@@ -58,6 +58,7 @@ GOOD: dict[str, Any] = {"query": "cat", "user_id": "u1"}
         ({"filter": "memory_type"}, InvalidRequestError, "filter must be an object"),
         ({"reference_time": -5}, InvalidRequestError, "reference_time"),
         ({"ranking": "magic"}, InvalidRequestError, "ranking must be one of"),
+        ({"explain": "yes"}, InvalidRequestError, "explain must be true or false"),
     ],
 )
 def test_bad_search_arguments(engine: Engine, override: dict, error: type, message: str) -> None:
