@@ -187,10 +187,6 @@ class DenseIndex:
         block = self._blocks.get(owner_key(kind, user_id))
         return 0 if block is None else block.n
 
-    def has_owner(self, kind: str, user_id: str) -> bool:
-        """Whether the owner has any activated item (both indexes hold the same items)."""
-        return owner_key(kind, user_id) in self._blocks
-
     def owners(self) -> int:
         with self._lock:
             return len(self._blocks)
