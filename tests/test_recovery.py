@@ -52,25 +52,18 @@ def test_clean_reopen_does_not_warn(store, encoder: Encoder, recwarn) -> None:
     assert not [w for w in recwarn if issubclass(w.category, IndexRebuiltWarning)]
 
 
-def test_deleted_lexical_index_is_rebuilt(store, encoder: Encoder) -> None:
-    path, expected = store
+@pytest.mark.parametrize("index", ["lexical", "dense"])
+def test_deleted_index_is_rebuilt(store, encoder: Encoder, index: str) -> None:
     import shutil
 
-    shutil.rmtree(path / "lexical")
+    path, expected = store
+    shutil.rmtree(path / index)
     reopen_expecting_rebuild(path, encoder, expected)
 
 
 def test_corrupt_lexical_index_is_rebuilt(store, encoder: Encoder) -> None:
     path, expected = store
     (path / "lexical" / "meta.json").write_text("{ not json")
-    reopen_expecting_rebuild(path, encoder, expected)
-
-
-def test_deleted_dense_index_is_rebuilt(store, encoder: Encoder) -> None:
-    path, expected = store
-    import shutil
-
-    shutil.rmtree(path / "dense")
     reopen_expecting_rebuild(path, encoder, expected)
 
 
