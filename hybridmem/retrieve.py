@@ -3,9 +3,10 @@
 BM25 (Tantivy) and dense (FAISS) each return their top ``candidate_k`` hits among the user's
 activated items that pass the filter; the union is the candidate set, so a keyword-only or a
 meaning-only hit is never dropped. For ``hybrid`` the set is completed (each candidate's cosine
-from the user's dense block, its BM25 from a lexical search restricted to it), described by
-:func:`~hybridmem.fusion.relevance_features`, scored by the calibrated logistic model, shifted by
-the conversation and recency boosts, and near-duplicates of a better hit are collapsed.
+from the user's dense block, its exact BM25 from the same or a restricted lexical search),
+described by :func:`~hybridmem.fusion.relevance_features`, scored by the calibrated relevance
+model (:mod:`hybridmem.calibrate`), shifted by the conversation and recency boosts, and
+near-duplicates of a better hit are collapsed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from .dense import DenseIndex
 from .lexical import LexicalIndex
 
 __all__ = ["Candidates", "Ranked", "Retriever", "union"]
-
-EXPLAIN_FIELDS = ("bm25", "cosine", "base", "conversation", "recency", "final")
 
 
 class Candidates(msgspec.Struct, frozen=True):

@@ -299,14 +299,13 @@ def run(
     evalset = load_dataset(spec, split)  # type: ignore[arg-type]
     cache = cache_dir or default_cache_dir()
     name = model or DEFAULT_MODEL
-    systems: list[System] = []
     engine = open_cached_store(
         evalset, source, loader, cache_dir=cache, model=model, progress=progress, config=config
     )
     scores: dict[str, Scores] = {}
     samples: dict[str, Samples] = {}
     with engine:
-        systems = [EngineSystem(engine, r) for r in rankings]
+        systems: list[System] = [EngineSystem(engine, r) for r in rankings]
         if "txtai" in peers:
             from .peers import TxtaiSystem, peer_key
 
