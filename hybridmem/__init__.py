@@ -8,37 +8,58 @@
 
 from .config import DEFAULT_MODEL, EngineConfig, load_config
 from .derived import IndexRebuiltWarning
-from .engine import Engine
+from .engine import AddMessagesResult, Engine
 from .errors import (
+    AccessError,
     EncoderError,
     FieldTooLongError,
+    ForbiddenError,
     HybridMemError,
     InvalidFilterError,
     InvalidRequestError,
     MissingFieldError,
     ModelMismatchError,
+    NotFoundError,
+    PayloadTooLargeError,
     StoreClosedError,
     StoreError,
     StoreFormatError,
 )
-from .types import Memory, MemoryDetail, Preference, PreferenceDetail, SearchData
+from .messages import MessageBatch
+from .types import (
+    Memory,
+    MemoryDetail,
+    Message,
+    MessageDetail,
+    Preference,
+    PreferenceDetail,
+    SearchData,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessError",
+    "AddMessagesResult",
     "DEFAULT_MODEL",
     "EncoderError",
     "Engine",
     "EngineConfig",
     "FieldTooLongError",
+    "ForbiddenError",
     "HybridMemError",
     "IndexRebuiltWarning",
     "InvalidFilterError",
     "InvalidRequestError",
     "Memory",
     "MemoryDetail",
+    "Message",
+    "MessageBatch",
+    "MessageDetail",
     "MissingFieldError",
     "ModelMismatchError",
+    "NotFoundError",
+    "PayloadTooLargeError",
     "Preference",
     "PreferenceDetail",
     "SearchData",

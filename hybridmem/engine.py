@@ -21,23 +21,49 @@ from .config import DEFAULT_MODEL, EngineConfig, Ranking
 from .derived import DerivedIndexes
 from .encoder import Encoder
 from .errors import (
+    HybridMemError,
     InvalidRequestError,
+    MissingFieldError,
     ModelMismatchError,
     StoreClosedError,
     StoreError,
 )
 from .filters import compile_filter
+from .messages import Extractor, MessageBatch, message_time, turn_memories
 from .retrieve import Retriever
 from .store import Kind, Store, embedding_text
-from .types import Item, Memory, MemoryDetail, Preference, PreferenceDetail, SearchData
+from .types import (
+    Item,
+    Memory,
+    MemoryDetail,
+    Message,
+    MessageDetail,
+    Preference,
+    PreferenceDetail,
+    SearchData,
+)
 
-__all__ = ["Engine"]
+__all__ = ["AddMessagesResult", "Engine"]
 
 _WRITE_CHUNK = 1024
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class AddMessagesResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What :meth:`Engine.add_messages` stored.
+
+    Attributes:
+        memory_ids: ids of the items the extractor made (new or already stored).
+        new_items: how many of them were not stored before (a replayed batch adds none).
+        new_messages: how many messages were not stored before.
+    """
+
+    memory_ids: list[str]
+    new_items: int
+    new_messages: int
 
 
 class Engine:
@@ -240,24 +266,102 @@ class Engine:
             vectors[todo] = fresh
         return vectors
 
-    def delete(self, *, ids: Iterable[str] | None = None, user_id: str | None = None) -> int:
-        """Delete items by ``ids`` or every item of ``user_id`` (exactly one); returns the count."""
-        if (ids is None) == (user_id is None):
-            raise InvalidRequestError("delete() takes exactly one of ids= or user_id=")
+    def delete(
+        self,
+        *,
+        ids: Iterable[str] | None = None,
+        user_id: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Delete items; returns how many existed.
+
+        Exactly one of ``ids`` (those items), ``user_id`` (every item and chat message of the
+        user) or ``filter`` (every item, of any user, that passes it; a non-empty MemOS filter)
+        is required, except that ``filter`` with ``user_id`` deletes that user's matching items.
+        """
+        if filter is not None and user_id is not None and ids is None:
+            return self._delete_matching(filter, user_id)
+        if sum(x is not None for x in (ids, user_id, filter)) != 1:
+            raise InvalidRequestError(
+                "delete() takes exactly one of ids=, user_id= or filter= (or filter= with user_id=)"
+            )
+        if filter is not None:
+            return self._delete_matching(filter, None)
         with self._write_lock:
             self._check_open()
             self._indexes.lexical.ensure_writable()
             if user_id is not None:
                 n = self._store.delete_user(validate.user_id_arg(user_id))
             else:
-                if isinstance(ids, str | bytes):
-                    raise InvalidRequestError("ids must be a list of ids, not a string")
-                id_list = list(ids)  # type: ignore[arg-type]
-                if not all(isinstance(i, str) for i in id_list):
-                    raise InvalidRequestError("ids must be strings")
-                n = self._store.delete_ids(id_list)
+                n = self._store.delete_ids(validate.ids_arg(ids))
             self._indexes.sync()
             return n
+
+    def _delete_matching(self, filter: Mapping[str, Any], user_id: str | None) -> int:
+        if user_id is not None:
+            validate.user_id_arg(user_id)
+        compiled = compile_filter(filter)
+        if compiled is None:
+            raise MissingFieldError("a delete filter must not be empty")
+        with self._write_lock:
+            self._check_open()
+            self._indexes.lexical.ensure_writable()
+            n = self._store.delete_ids(self._store.matching(compiled, user_id))
+            self._indexes.sync()
+            return n
+
+    def add_messages(
+        self,
+        messages: Iterable[Message],
+        *,
+        user_id: str,
+        conversation_id: str | None = None,
+        tags: Iterable[str] = (),
+        info: Mapping[str, Any] | None = None,
+        extractor: Extractor | None = None,
+    ) -> AddMessagesResult:
+        """Store chat messages and the memories made from them (MemOS ``/add/message``).
+
+        The messages are kept for :meth:`get_messages`; ``extractor`` (default
+        :func:`~hybridmem.messages.turn_memories`: one ``WorkingMemory`` per user message)
+        turns them into items, which are added like :meth:`add`. Replaying the same batch stores
+        nothing new: messages are deduplicated by role, time and content per conversation, and
+        an item whose id is already stored is left as it is.
+        """
+        user_id = validate.user_id_arg(user_id)
+        conversation_id = validate.conversation_id_arg(conversation_id)
+        batch_messages = validate.messages_arg(messages)
+        tag_list = validate.tags_arg(tags)
+        now = _now_ms()
+        batch = MessageBatch(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            messages=batch_messages,
+            times=[message_time(m.chat_time, now) for m in batch_messages],
+            tags=tag_list,
+            info=dict(info or {}),
+        )
+        items = _run_extractor(extractor or turn_memories, batch)
+        with self._write_lock:
+            self._check_open()
+            stored = self._store.owners([item.id for item in items])
+            new = [item for item in items if item.id not in stored]
+            self.add(new)
+            details = [
+                MessageDetail(
+                    role=m.role,
+                    content=m.content,
+                    conversation_id=conversation_id or "",
+                    chat_time=m.chat_time,
+                    create_time=t,
+                    update_time=t,
+                )
+                for m, t in zip(batch_messages, batch.times, strict=True)
+            ]
+            n_messages = self._store.add_messages(user_id, conversation_id or "", details)
+        return AddMessagesResult(
+            memory_ids=[item.id for item in items], new_items=len(new), new_messages=n_messages
+        )
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -267,6 +371,49 @@ class Engine:
         if not isinstance(item_id, str):
             raise InvalidRequestError(f"id must be a string, got {type(item_id).__name__}")
         return self._store.get(item_id)
+
+    def owners(self, ids: Iterable[str]) -> dict[str, str]:
+        """``id -> user_id`` for those of ``ids`` that are stored."""
+        self._check_open()
+        return self._store.owners(validate.ids_arg(ids))
+
+    def page(
+        self,
+        user_id: str,
+        *,
+        kind: Kind = "memory",
+        offset: int = 0,
+        limit: int = 10,
+        filter: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Item], int]:
+        """A page of the user's activated items of ``kind``, newest first, and how many match.
+
+        Args:
+            user_id: whose items.
+            kind: ``"memory"`` or ``"preference"``.
+            offset: items to skip.
+            limit: at most this many (0..1000).
+            filter: MemOS filter, as in :meth:`search`.
+        """
+        self._check_open()
+        user_id = validate.user_id_arg(user_id)
+        if kind not in ("memory", "preference"):
+            raise InvalidRequestError(f"kind must be 'memory' or 'preference', got {kind!r}")
+        limit = validate.limit_arg(limit, "limit")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidRequestError(f"offset must be an integer >= 0, got {offset!r:.40}")
+        return self._store.page(user_id, kind, compile_filter(filter), offset, limit)
+
+    def get_messages(
+        self, user_id: str, conversation_id: str, *, limit: int = 6
+    ) -> list[MessageDetail]:
+        """The last ``limit`` chat messages of a conversation (oldest first)."""
+        self._check_open()
+        user_id = validate.user_id_arg(user_id)
+        conversation = validate.conversation_id_arg(conversation_id)
+        if not conversation:
+            raise MissingFieldError("conversation_id is required")
+        return self._store.messages(user_id, conversation, validate.limit_arg(limit, "limit"))
 
     def search(
         self,
@@ -378,6 +525,27 @@ class Engine:
             **self._store.stats(),
             **self._indexes.stats(),
         }
+
+
+def _run_extractor(extractor: Extractor, batch: MessageBatch) -> list[Item]:
+    """Run a (possibly user-supplied) extractor and check what it returns."""
+    try:
+        items = list(extractor(batch))
+    except HybridMemError:
+        raise
+    except Exception as exc:
+        raise HybridMemError(f"the message extractor failed: {exc!r}") from exc
+    for item in items:
+        if not isinstance(item, Memory | Preference):
+            raise HybridMemError(
+                f"the message extractor returned {type(item).__name__}, not Memory/Preference"
+            )
+        if item.user_id != batch.user_id:
+            raise HybridMemError(
+                f"the message extractor returned an item of user {item.user_id!r} "
+                f"for a batch of {batch.user_id!r}"
+            )
+    return items
 
 
 def _unit(x: float) -> float:

@@ -6,7 +6,11 @@ Every error derives from one root, so callers can catch ``HybridMemError`` alone
     ├── InvalidRequestError (ValueError)        bad input; the store is left as it was
     │   ├── MissingFieldError                   a required field is absent or empty
     │   ├── FieldTooLongError                   user_id / conversation_id over 100 characters
-    │   └── InvalidFilterError                  unknown filter field, operator or value
+    │   ├── InvalidFilterError                  unknown filter field, operator or value
+    │   ├── NotFoundError                       no such memory (HTTP 404)
+    │   └── PayloadTooLargeError                request body over the server's limit (HTTP 413)
+    ├── AccessError                             the API key is missing or wrong (HTTP 401)
+    │   └── ForbiddenError                      the key may not touch this user (HTTP 403)
     ├── StoreError                              the store on disk cannot be used as asked
     │   ├── StoreClosedError                    the engine was closed
     │   ├── StoreFormatError                    written by an incompatible hybridmem version
@@ -14,19 +18,25 @@ Every error derives from one root, so callers can catch ``HybridMemError`` alone
     └── EncoderError                            the embedding model could not be loaded or run
 
 Each class carries ``code``: the MemOS API error code an HTTP layer answers with
-(40000 invalid parameter, 40002 required field empty, 40010/40011 id too long, 50000 internal).
+(40000 invalid parameter, 40001 data not found, 40002 required field empty, 40010/40011 id too
+long, 40100 API key required, 40132 invalid API key, 40305 input too large, 40306 delete not
+allowed, 50000 internal). 40310 (a key used for a user outside its patterns) is hybridmem's own.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "EncoderError",
     "FieldTooLongError",
+    "ForbiddenError",
     "HybridMemError",
     "InvalidFilterError",
     "InvalidRequestError",
     "MissingFieldError",
     "ModelMismatchError",
+    "NotFoundError",
+    "PayloadTooLargeError",
     "StoreClosedError",
     "StoreError",
     "StoreFormatError",
@@ -65,6 +75,30 @@ class FieldTooLongError(InvalidRequestError):
 
 class InvalidFilterError(InvalidRequestError):
     """A ``filter`` names an unknown field or operator, or has a value of the wrong type."""
+
+
+class NotFoundError(InvalidRequestError):
+    """The memory asked for does not exist (or is not visible to the caller's key)."""
+
+    code = 40001
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The request body is over the server's size limit."""
+
+    code = 40305
+
+
+class AccessError(HybridMemError):
+    """No API key, or one the server does not know (40100 missing, 40132 invalid)."""
+
+    code = 40100
+
+
+class ForbiddenError(AccessError):
+    """A valid key used for a user outside its patterns (40310; 40306 for a delete)."""
+
+    code = 40310
 
 
 class StoreError(HybridMemError):

@@ -6,12 +6,13 @@ Grammar (as in the MemOS ``filter`` request field)::
     condition := {field: value} | {field: {op: value, ...}} | several fields in one dict (AND)
     op        := "gt" | "gte" | "lt" | "lte" | "contains" | "in"
 
-Fields: ``id, conversation_id, memory_type, memory_key, preference_type, tags, confidence,
-create_time, update_time``. Times are epoch milliseconds or ISO-8601 strings (``"2025-11-01"``,
-``"2025-11-01T08:00:00Z"``; naive times are UTC). ``{"tags": "x"}`` and ``{"tags": {"contains":
-"x"}}`` mean "has tag x"; ``{"tags": {"in": [...]}}`` means "has any of these tags"; ``contains`` on
-a text field is a substring test. A filter applies to memories and preferences alike; a field that
-one kind lacks (``tags`` on a preference, say) never matches an item of that kind.
+Fields: ``id, user_id, conversation_id, memory_type, memory_key, preference_type, tags,
+confidence, create_time, update_time``. Times are epoch milliseconds or ISO-8601 strings
+(``"2025-11-01"``, ``"2025-11-01T08:00:00Z"``; naive times are UTC). ``{"tags": "x"}`` and
+``{"tags": {"contains": "x"}}`` mean "has tag x"; ``{"tags": {"in": [...]}}`` means "has any of
+these tags"; ``contains`` on a text field is a substring test. A filter applies to memories and
+preferences alike; a field that one kind lacks (``tags`` on a preference, say) never matches an
+item of that kind. ``user_id`` matters only where no user is given (a delete by filter).
 
 The filter is compiled once to a parameterised SQL ``WHERE`` fragment over the store's ``items``
 table; the store resolves it to the user's allowed items *before* either retriever ranks them.
@@ -37,6 +38,7 @@ _TAGS = "tags"
 #: filterable field -> its kind.
 FIELDS: dict[str, str] = {
     "id": _TEXT,
+    "user_id": _TEXT,
     "conversation_id": _TEXT,
     "memory_type": _TEXT,
     "memory_key": _TEXT,

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import StoreClosedError, StoreError
 from .filters import CompiledFilter
-from .types import Item, Memory, Preference
+from .types import Item, Memory, MessageDetail, Preference
 
 __all__ = ["STORE_FILE", "Kind", "Store", "StoredRow", "embedding_text", "kind_of"]
 
@@ -54,6 +54,19 @@ CREATE TABLE IF NOT EXISTS items (
     embedding BLOB
 );
 CREATE INDEX IF NOT EXISTS items_owner ON items (user_id, kind);
+-- Chat messages as added through add_messages (the MemOS /add/message history). Not indexed:
+-- they are read back by (user, conversation) only. ``hash`` makes a replayed batch a no-op.
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    chat_time TEXT,
+    create_time INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    UNIQUE (user_id, conversation_id, hash)
+);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     doc INTEGER NOT NULL,
@@ -213,15 +226,17 @@ class Store:
         return self._delete("id", list(ids))
 
     def delete_user(self, user_id: str) -> int:
-        """Delete every item of a user; returns how many existed."""
-        return self._delete("user_id", [user_id])
+        """Delete every item and message of a user; returns how many items existed."""
+        return self._delete("user_id", [user_id], messages=True)
 
-    def _delete(self, column: str, values: list[str]) -> int:
+    def _delete(self, column: str, values: list[str], *, messages: bool = False) -> int:
         deleted = 0
         with self._lock:
             db = self.db
             db.execute("BEGIN IMMEDIATE")
             try:
+                if messages:
+                    db.execute("DELETE FROM messages WHERE user_id = ?", values)
                 for chunk in _chunks(values, 500):
                     marks = ",".join("?" * len(chunk))
                     where = f"{column} IN ({marks})"
@@ -236,6 +251,41 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
         return deleted
+
+    def add_messages(
+        self, user_id: str, conversation_id: str, messages: Sequence[MessageDetail]
+    ) -> int:
+        """Append chat messages; one already stored (same role, content, chat time) is skipped.
+
+        Returns how many were new.
+        """
+        rows = [
+            (
+                user_id,
+                conversation_id,
+                m.role,
+                m.content,
+                m.chat_time,
+                m.create_time,
+                text_hash(f"{m.role}\x1f{m.chat_time or ''}\x1f{m.content}"),
+            )
+            for m in messages
+        ]
+        with self._lock:
+            db = self.db
+            before = db.total_changes
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR IGNORE INTO messages (user_id, conversation_id, role, content, "
+                    "chat_time, create_time, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return db.total_changes - before
 
     def prune_changes(self, upto: int) -> None:
         """Forget log entries every derived index has applied."""
@@ -328,6 +378,66 @@ class Store:
                 (user_id, kind, *flt.params),
             ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def page(
+        self, user_id: str, kind: Kind, flt: CompiledFilter | None, offset: int, limit: int
+    ) -> tuple[list[Item], int]:
+        """A page of the user's activated items of ``kind``, newest first, and the total."""
+        where = "user_id = ? AND kind = ? AND status = 'activated'"
+        params: tuple = (user_id, kind)
+        if flt is not None:
+            where += f" AND ({flt.sql})"
+            params += flt.params
+        with self._lock:
+            total = self.db.execute(f"SELECT count(*) FROM items WHERE {where}", params).fetchone()
+            rows = self.db.execute(
+                f"SELECT kind, body FROM items WHERE {where} "
+                "ORDER BY create_time DESC, doc DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [_DECODERS[k].decode(b) for k, b in rows], int(total[0])
+
+    def matching(self, flt: CompiledFilter, user_id: str | None = None) -> list[str]:
+        """Ids of the items (any status) that pass the filter, of one user or of all."""
+        where, params = f"({flt.sql})", flt.params
+        if user_id is not None:
+            where, params = f"user_id = ? AND {where}", (user_id, *params)
+        with self._lock:
+            rows = self.db.execute(f"SELECT id FROM items WHERE {where}", params).fetchall()
+        return [r[0] for r in rows]
+
+    def owners(self, ids: Sequence[str]) -> dict[str, str]:
+        """``id -> user_id`` for the ids that exist."""
+        out: dict[str, str] = {}
+        with self._lock:
+            for chunk in _chunks(list(ids), 500):
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    self.db.execute(
+                        f"SELECT id, user_id FROM items WHERE id IN ({marks})", chunk
+                    ).fetchall()
+                )
+        return out
+
+    def messages(self, user_id: str, conversation_id: str, limit: int) -> list[MessageDetail]:
+        """The last ``limit`` messages of a conversation, oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT role, content, chat_time, create_time FROM messages "
+                "WHERE user_id = ? AND conversation_id = ? ORDER BY seq DESC LIMIT ?",
+                (user_id, conversation_id, limit),
+            ).fetchall()
+        return [
+            MessageDetail(
+                role=role,
+                content=content,
+                conversation_id=conversation_id,
+                chat_time=chat_time,
+                create_time=created,
+                update_time=created,
+            )
+            for role, content, chat_time, created in reversed(rows)
+        ]
 
     def count_active(self) -> int:
         """How many items are activated (maintained by triggers, O(1))."""

@@ -20,9 +20,12 @@ __all__ = [
     "Memory",
     "MemoryDetail",
     "MemoryType",
+    "Message",
+    "MessageDetail",
     "Preference",
     "PreferenceDetail",
     "PreferenceType",
+    "Role",
     "SearchData",
     "Status",
 ]
@@ -30,6 +33,7 @@ __all__ = [
 MemoryType: TypeAlias = Literal["WorkingMemory", "LongTermMemory", "UserMemory"]
 PreferenceType: TypeAlias = Literal["explicit_preference", "implicit_preference"]
 Status: TypeAlias = Literal["activated", "archived", "deleted"]
+Role: TypeAlias = Literal["user", "assistant", "system", "tool"]
 
 # MemOS rejects ids over 100 characters (codes 40010/40011); the same bound holds here.
 MAX_ID_LENGTH = 100
@@ -172,3 +176,26 @@ class SearchData(msgspec.Struct, frozen=True, kw_only=True):
             preference_detail_list=preferences,
             preference_note=PREFERENCE_NOTE if preferences else "",
         )
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True):
+    """One chat message, as MemOS ``/add/message`` takes it.
+
+    ``chat_time`` is free text in MemOS; an ISO-8601 time or epoch milliseconds there dates the
+    memories made from the message (anything else is kept as written, and the add time is used).
+    """
+
+    role: Role
+    content: str
+    chat_time: str | None = None
+
+
+class MessageDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored chat message, as MemOS ``/get/message`` returns it (times in epoch ms)."""
+
+    role: str
+    content: str
+    conversation_id: str
+    chat_time: str | None
+    create_time: int
+    update_time: int

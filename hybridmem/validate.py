@@ -15,13 +15,18 @@ import numpy as np
 
 from .config import RANKINGS
 from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
-from .types import MAX_ID_LENGTH, Item, Memory, Preference
+from .types import MAX_ID_LENGTH, Item, Memory, Message, Preference
 
 __all__ = [
     "MAX_LIMIT",
     "check_embeddings",
     "check_items",
     "check_search",
+    "conversation_id_arg",
+    "ids_arg",
+    "limit_arg",
+    "messages_arg",
+    "tags_arg",
     "user_id_arg",
 ]
 
@@ -55,12 +60,48 @@ def conversation_id_arg(value: Any) -> str | None:
     return _id_field(value, "conversation_id", required=False, code_too_long=40011)
 
 
-def _limit(value: Any, name: str) -> int:
+def limit_arg(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequestError(f"{name} must be an integer, got {value!r:.40}")
     if not 0 <= value <= MAX_LIMIT:
         raise InvalidRequestError(f"{name} must be between 0 and {MAX_LIMIT}, got {value}")
     return value
+
+
+def ids_arg(ids: Any) -> list[str]:
+    """A list of item ids (a bare string is refused: it would iterate characters)."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        raise InvalidRequestError("ids must be a list of ids, not a string")
+    out = list(ids)
+    if not all(isinstance(i, str) for i in out):
+        raise InvalidRequestError("ids must be strings")
+    return out
+
+
+def tags_arg(tags: Any) -> list[str]:
+    if isinstance(tags, str | bytes) or not isinstance(tags, Iterable):
+        raise InvalidRequestError("tags must be a list of strings")
+    out = list(tags)
+    if not all(isinstance(t, str) for t in out):
+        raise InvalidRequestError("tags must be strings")
+    return out
+
+
+def messages_arg(messages: Any) -> list[Message]:
+    """A non-empty list of :class:`~hybridmem.types.Message`, re-validated as a decoder would."""
+    if isinstance(messages, Message | str | bytes | Mapping) or not isinstance(messages, Iterable):
+        raise InvalidRequestError("messages must be a list of Message")
+    out = list(messages)
+    if not out:
+        raise MissingFieldError("messages must not be empty")
+    for i, msg in enumerate(out):
+        if not isinstance(msg, Message):
+            raise InvalidRequestError(f"messages[{i}]: expected Message, got {type(msg).__name__}")
+        try:
+            msgspec.convert(msgspec.to_builtins(msg), Message)
+        except (msgspec.ValidationError, TypeError) as exc:
+            raise InvalidRequestError(f"messages[{i}]: {exc}") from None
+    return out
 
 
 def check_search(
@@ -86,8 +127,8 @@ def check_search(
         raise MissingFieldError("query must not be empty")
     user_id_arg(user_id)
     conversation_id_arg(conversation_id)
-    _limit(memory_limit_number, "memory_limit_number")
-    _limit(preference_limit_number, "preference_limit_number")
+    limit_arg(memory_limit_number, "memory_limit_number")
+    limit_arg(preference_limit_number, "preference_limit_number")
     if not isinstance(include_preference, bool):
         raise InvalidRequestError("include_preference must be true or false")
     if (
