@@ -39,9 +39,9 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_MODEL",
     "AccessError",
     "AddMessagesResult",
-    "DEFAULT_MODEL",
     "EncoderError",
     "Engine",
     "EngineConfig",

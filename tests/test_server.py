@@ -62,9 +62,12 @@ def error(resp: requests.Response, status: int, code: int) -> str:
 CHAT = [
     {"role": "user", "content": "I am planning a summer trip to Guangzhou. Which hotels?"},
     {"role": "assistant", "content": "Consider 7 Days Inn, Ji Hotel or Hilton."},
-    {"role": "user", "content": "I prefer budget hotels under 300 yuan a night.",
-     "chat_time": "2025-06-01T10:00:00Z"},
-]  # fmt: skip
+    {
+        "role": "user",
+        "content": "I prefer budget hotels under 300 yuan a night.",
+        "chat_time": "2025-06-01T10:00:00Z",
+    },
+]
 
 
 def test_openapi_is_served_without_auth(base: str) -> None:
@@ -85,8 +88,15 @@ def test_openapi_is_served_without_auth(base: str) -> None:
 
 def test_add_message_then_search_get_and_replay(base: str) -> None:
     user = "chat:alice"
-    body = {"messages": CHAT, "user_id": user, "conversation_id": "c1", "tags": ["trip"],
-            "async_mode": True, "source": "unit-test", "allow_public": False}  # fmt: skip
+    body = {
+        "messages": CHAT,
+        "user_id": user,
+        "conversation_id": "c1",
+        "tags": ["trip"],
+        "async_mode": True,
+        "source": "unit-test",
+        "allow_public": False,
+    }
     data = ok(post(base, "/add/message", body))
     assert data["success"] is True and data["status"] == "completed" and data["task_id"]
     assert data["new_memories"] == 2 and data["new_messages"] == 3
@@ -95,11 +105,21 @@ def test_add_message_then_search_get_and_replay(base: str) -> None:
     assert again["new_memories"] == 0 and again["new_messages"] == 0
     assert again["memory_ids"] == data["memory_ids"]
 
-    found = ok(post(base, "/search/memory", {
-        "query": "cheap hotel for my Guangzhou trip", "user_id": user, "conversation_id": "c2",
-        "knowledgebase_ids": ["kb1"], "include_tool_memory": True, "relativity": None,
-        "filter": {"tags": "trip"},
-    }))  # fmt: skip
+    found = ok(
+        post(
+            base,
+            "/search/memory",
+            {
+                "query": "cheap hotel for my Guangzhou trip",
+                "user_id": user,
+                "conversation_id": "c2",
+                "knowledgebase_ids": ["kb1"],
+                "include_tool_memory": True,
+                "relativity": None,
+                "filter": {"tags": "trip"},
+            },
+        )
+    )
     hits = found["memory_detail_list"]
     assert {h["id"] for h in hits} == set(data["memory_ids"])
     assert all(0.0 <= h["relativity"] <= 1.0 for h in hits)
@@ -111,17 +131,29 @@ def test_add_message_then_search_get_and_replay(base: str) -> None:
     messages = ok(post(base, "/get/message", {"user_id": user, "conversation_id": "c1"}))
     got = messages["message_detail_list"]
     assert [m["content"] for m in got] == [m["content"] for m in CHAT]
-    last = ok(post(base, "/get/message",
-                   {"user_id": user, "conversation_id": "c1", "message_limit_number": 1}))
-    assert [m["role"] for m in last["message_detail_list"]] == ["user"]  # fmt: skip
+    last = ok(
+        post(
+            base,
+            "/get/message",
+            {"user_id": user, "conversation_id": "c1", "message_limit_number": 1},
+        )
+    )
+    assert [m["role"] for m in last["message_detail_list"]] == ["user"]
 
 
 def test_multipart_content_and_user_list(base: str) -> None:
     body = {
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "My dog is Rex"},
-                                                  {"type": "image_url", "image_url": {"url": "x"}}]}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "My dog is Rex"},
+                    {"type": "image_url", "image_url": {"url": "x"}},
+                ],
+            }
+        ],
         "user_id": ["chat:bob", "chat:carol"],
-    }  # fmt: skip
+    }
     data = ok(post(base, "/add/message", body))
     assert data["new_memories"] == 2
     for user in ("chat:bob", "chat:carol"):
@@ -132,10 +164,15 @@ def test_multipart_content_and_user_list(base: str) -> None:
 def test_add_memory_preference_get_by_id_and_paging(base: str) -> None:
     user = "app1:dora"
     memories = [
-        {"id": f"dora-{i}", "user_id": user, "memory_value": f"Dora fact number {i}",
-         "create_time": 1_700_000_000_000 + i, "tags": ["t"]}
+        {
+            "id": f"dora-{i}",
+            "user_id": user,
+            "memory_value": f"Dora fact number {i}",
+            "create_time": 1_700_000_000_000 + i,
+            "tags": ["t"],
+        }
         for i in range(5)
-    ]  # fmt: skip
+    ]
     data = ok(post(base, "/add/memory", {"memories": memories}, APP1))
     assert data == {"success": True, "count": 5, "ids": [m["id"] for m in memories]}
     pref = {"id": "dora-p", "user_id": user, "preference": "Dora likes window seats"}
@@ -149,9 +186,14 @@ def test_add_memory_preference_get_by_id_and_paging(base: str) -> None:
     assert [p["id"] for p in first["preference_detail_list"]] == ["dora-p"]
     no_pref = ok(post(base, "/get/memory", {"user_id": user, "include_preference": False}, APP1))
     assert no_pref["preference_detail_list"] is None
-    filtered = ok(post(base, "/get/memory",
-                       {"user_id": user, "filter": {"create_time": {"gte": 1_700_000_000_003}}}))
-    assert filtered["total"] == 2  # fmt: skip
+    filtered = ok(
+        post(
+            base,
+            "/get/memory",
+            {"user_id": user, "filter": {"create_time": {"gte": 1_700_000_000_003}}},
+        )
+    )
+    assert filtered["total"] == 2
 
     item = ok(requests.get(f"{base}/get/memory/dora-2", headers=APP1, timeout=10))
     assert item["memory_value"] == "Dora fact number 2" and item["user_id"] == user
@@ -164,8 +206,9 @@ def test_auth(base: str) -> None:
     query = {"query": "anything", "user_id": "app1:x"}
     error(post(base, "/search/memory", query, headers={}), 401, 40100)
     error(post(base, "/search/memory", query, {"Authorization": "Basic abc"}), 401, 40100)
-    error(post(base, "/search/memory", query, {"Authorization": "Token wrong-key-123456"}), 401,
-          40132)  # fmt: skip
+    error(
+        post(base, "/search/memory", query, {"Authorization": "Token wrong-key-123456"}), 401, 40132
+    )
     ok(post(base, "/search/memory", query, APP1))
     ok(post(base, "/search/memory", query, {"Authorization": f"Bearer {APP1_KEY}"}))
     error(post(base, "/search/memory", {**query, "user_id": "app2:x"}, APP1), 403, 40310)
@@ -175,14 +218,30 @@ def test_auth(base: str) -> None:
 
 
 def test_scope_hides_other_users_items(base: str) -> None:
-    ok(post(base, "/add/memory", {"memories": [
-        {"id": "eve-1", "user_id": "app2:eve", "memory_value": "Eve's secret"}]}))  # fmt: skip
+    ok(
+        post(
+            base,
+            "/add/memory",
+            {"memories": [{"id": "eve-1", "user_id": "app2:eve", "memory_value": "Eve's secret"}]},
+        )
+    )
     error(requests.get(f"{base}/get/memory/eve-1", headers=APP1, timeout=10), 404, 40001)
-    error(post(base, "/add/memory", {"memories": [
-        {"id": "eve-2", "user_id": "app2:eve", "memory_value": "x"}]}, APP1), 403, 40310)  # fmt: skip
+    error(
+        post(
+            base,
+            "/add/memory",
+            {"memories": [{"id": "eve-2", "user_id": "app2:eve", "memory_value": "x"}]},
+            APP1,
+        ),
+        403,
+        40310,
+    )
     error(post(base, "/get/memory", {"user_id": "app2:eve"}, APP1), 403, 40310)
-    error(post(base, "/get/message", {"user_id": "app2:eve", "conversation_id": "c"}, APP1),
-          403, 40310)  # fmt: skip
+    error(
+        post(base, "/get/message", {"user_id": "app2:eve", "conversation_id": "c"}, APP1),
+        403,
+        40310,
+    )
     error(post(base, "/delete/memory", {"memory_ids": ["eve-1"]}, APP1), 403, 40306)
     error(post(base, "/delete/memory", {"user_id": "app2:eve"}, APP1), 403, 40306)
     error(post(base, "/delete/memory", {"filter": {"id": "eve-1"}}, APP1), 403, 40306)
@@ -207,28 +266,47 @@ def test_scope_hides_other_users_items(base: str) -> None:
         ("/add/message", {"user_id": "u"}, 40002),
         ("/add/message", {"user_id": [], "messages": [{"role": "user", "content": "x"}]}, 40002),
         ("/add/message", {"user_id": "u", "messages": [{"role": "robot", "content": "x"}]}, 40000),
-        ("/add/message", {"user_id": "u" * 101, "messages": [{"role": "user", "content": "x"}]},
-         40010),
+        (
+            "/add/message",
+            {"user_id": "u" * 101, "messages": [{"role": "user", "content": "x"}]},
+            40010,
+        ),
         ("/add/memory", {"memories": []}, 40002),
-        ("/add/memory", {"memories": [{"id": "m", "user_id": "u" * 101, "memory_value": "v"}]},
-         40010),
-        ("/add/memory", {"memories": [{"id": "m", "user_id": "u", "memory_value": "v",
-                                       "conversation_id": "c" * 101}]}, 40011),
+        (
+            "/add/memory",
+            {"memories": [{"id": "m", "user_id": "u" * 101, "memory_value": "v"}]},
+            40010,
+        ),
+        (
+            "/add/memory",
+            {
+                "memories": [
+                    {"id": "m", "user_id": "u", "memory_value": "v", "conversation_id": "c" * 101}
+                ]
+            },
+            40011,
+        ),
         ("/add/memory", {"memories": [{"id": "m", "user_id": "u", "memory_value": ""}]}, 40000),
-        ("/add/memory", {"memories": [{"id": "m", "user_id": "u", "memory_value": "v",
-                                       "confidence": 2}]}, 40000),
+        (
+            "/add/memory",
+            {"memories": [{"id": "m", "user_id": "u", "memory_value": "v", "confidence": 2}]},
+            40000,
+        ),
         ("/get/memory", {"user_id": "u", "size": 51}, 40000),
         ("/get/memory", {"user_id": "u", "page": 0}, 40000),
         ("/get/message", {"user_id": "u"}, 40002),
         ("/get/message", {"user_id": "u", "conversation_id": ""}, 40002),
-        ("/get/message", {"user_id": "u", "conversation_id": "c", "message_limit_number": 51},
-         40000),
+        (
+            "/get/message",
+            {"user_id": "u", "conversation_id": "c", "message_limit_number": 51},
+            40000,
+        ),
         ("/delete/memory", {}, 40000),
         ("/delete/memory", {"memory_ids": ["a"], "user_id": "u"}, 40000),
         ("/delete/memory", {"memory_ids": []}, 40002),
         ("/delete/memory", {"filter": {}}, 40002),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_memos_codes(base: str, path: str, body: object, code: int) -> None:
     message = error(post(base, path, body), 400, code)
     assert message
@@ -267,8 +345,15 @@ def test_internal_error_is_500_without_details(base: str) -> None:
 
 def test_deletes(base: str) -> None:
     user = "app1:del"
-    memories = [{"id": f"del-{i}", "user_id": user, "memory_value": f"Deletable fact {i}",
-                 "tags": ["odd" if i % 2 else "even"]} for i in range(6)]  # fmt: skip
+    memories = [
+        {
+            "id": f"del-{i}",
+            "user_id": user,
+            "memory_value": f"Deletable fact {i}",
+            "tags": ["odd" if i % 2 else "even"],
+        }
+        for i in range(6)
+    ]
     ok(post(base, "/add/memory", {"memories": memories}, APP1))
     assert ok(post(base, "/delete/memory", {"memory_ids": ["del-0", "nope"]}, APP1))["deleted"] == 1
     gone = ok(post(base, "/delete/memory", {"user_id": user, "filter": {"tags": "odd"}}, APP1))
@@ -283,8 +368,17 @@ def test_deletes(base: str) -> None:
 
 def test_concurrent_searches_with_a_writer(base: str) -> None:
     user = "conc:u"
-    ok(post(base, "/add/memory", {"memories": [
-        {"id": "conc-0", "user_id": user, "memory_value": "The user plays the cello"}]}))  # fmt: skip
+    ok(
+        post(
+            base,
+            "/add/memory",
+            {
+                "memories": [
+                    {"id": "conc-0", "user_id": user, "memory_value": "The user plays the cello"}
+                ]
+            },
+        )
+    )
     failures: list[str] = []
 
     def searcher() -> None:
@@ -295,12 +389,21 @@ def test_concurrent_searches_with_a_writer(base: str) -> None:
 
     def writer() -> None:
         for i in range(1, 6):
-            resp = post(base, "/add/memory", {"memories": [
-                {"id": f"conc-{i}", "user_id": user, "memory_value": f"Cello lesson {i}"}]})
+            resp = post(
+                base,
+                "/add/memory",
+                {
+                    "memories": [
+                        {"id": f"conc-{i}", "user_id": user, "memory_value": f"Cello lesson {i}"}
+                    ]
+                },
+            )
             if resp.status_code != 200:
-                failures.append(resp.text)  # fmt: skip
+                failures.append(resp.text)
 
-    threads = [threading.Thread(target=searcher) for _ in range(4)] + [threading.Thread(target=writer)]
+    threads = [threading.Thread(target=searcher) for _ in range(4)] + [
+        threading.Thread(target=writer)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -313,8 +416,11 @@ def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "HYBRIDMEM_API_KEY"}
     proc = subprocess.run(
         [sys.executable, "-m", "hybridmem.cli", "serve", str(tmp_path / "s")],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "no API key configured" in proc.stderr
     assert not (tmp_path / "s").exists()
@@ -329,10 +435,23 @@ def test_serve_cli_end_to_end_and_graceful_shutdown(tmp_path: Path, encoder: Enc
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("HYBRIDMEM_API_KEY", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hybridmem.cli", "serve", str(store), "--port", str(port),
-         "--keys", str(keys), "--log-level", "warning"],
-        stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "hybridmem.cli",
+            "serve",
+            str(store),
+            "--port",
+            str(port),
+            "--keys",
+            str(keys),
+            "--log-level",
+            "warning",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}/api/openmem/v1"
     headers = {"Authorization": "Token cli-test-key-0123456789"}
     try:
