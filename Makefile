@@ -6,7 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-1m bench-quality clean
+# The real MemOS Python client, for the compatibility tests; its own venv, as its dependencies
+# conflict with ours. Pinned: the tests prove compatibility with this release.
+MEMOS_VERSION := 2.0.33
+MEMOS_VENV    := .venv-memos
+MEMOS_STAMP   := $(MEMOS_VENV)/.installed-$(MEMOS_VERSION)
+
+.PHONY: run test lint serve bench bench-1m bench-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,12 +21,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench,peers]'
 	touch $(STAMP)
 
+$(MEMOS_STAMP):
+	test -x $(MEMOS_VENV)/bin/python || $(PYTHON) -m venv $(MEMOS_VENV)
+	$(MEMOS_VENV)/bin/python -m pip install --quiet MemoryOS==$(MEMOS_VERSION)
+	touch $(MEMOS_STAMP)
+
 run: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/hybridmem demo
 
-test: $(STAMP)
+# Unit, integration, HTTP (incl. the real MemOS client and a schemathesis run) tests.
+test: $(STAMP) $(MEMOS_STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/ruff check hybridmem tests benchmarks
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 HYBRIDMEM_MEMOS_PYTHON=$(MEMOS_VENV)/bin/python $(BIN)/python -m pytest -q
+
+# The HTTP service on the store in STORE (MemOS clients: base_url http://127.0.0.1:8000/api/openmem/v1).
+STORE ?= ./store
+serve: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/hybridmem serve $(STORE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hybridmem tests benchmarks
@@ -48,4 +65,4 @@ bench-quality: $(STAMP)
 	HF_HUB_OFFLINE=1 $(QUALITY) prefeval:$(DATA)/prefeval --output benchmarks/results/quality-prefeval.json
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(MEMOS_VENV) build *.egg-info
