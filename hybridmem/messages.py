@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from .errors import InvalidRequestError
-from .types import Item, Memory, Message
+from .types import MAX_EPOCH_MS, Item, Memory, Message
 
 __all__ = [
     "Extractor",
@@ -73,16 +73,17 @@ def message_time(chat_time: str | None, default_ms: int) -> int:
     except ValueError:
         pass
     else:
-        if value != value or value < 0 or value > 1e16:  # NaN or out of range
+        ms = value if value >= 1e11 else value * 1000  # ms, or seconds since 1970
+        if not 0 <= ms <= MAX_EPOCH_MS:  # also NaN
             return default_ms
-        return int(value if value >= 1e11 else value * 1000)  # ms, or seconds since 1970
+        return int(ms)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return default_ms
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0, int(when.timestamp() * 1000))
+    return min(MAX_EPOCH_MS, max(0, int(when.timestamp() * 1000)))
 
 
 def memory_id(user_id: str, conversation_id: str | None, text: str) -> str:

@@ -41,7 +41,9 @@ MAX_ID_LENGTH = 100
 NonEmptyId = Annotated[str, Meta(min_length=1, max_length=1024)]
 UserId = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 ConversationId = Annotated[str, Meta(max_length=MAX_ID_LENGTH)]
-EpochMs = Annotated[int, Meta(ge=0)]
+# Epoch ms up to the end of year 9999: what datetime, SQLite and msgpack all represent.
+MAX_EPOCH_MS = 253_402_300_799_999
+EpochMs = Annotated[int, Meta(ge=0, le=MAX_EPOCH_MS)]
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 NonEmptyText = Annotated[str, Meta(min_length=1)]
 

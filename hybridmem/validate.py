@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import RANKINGS
 from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
-from .types import MAX_ID_LENGTH, Item, Memory, Message, Preference
+from .types import MAX_EPOCH_MS, MAX_ID_LENGTH, Item, Memory, Message, Preference
 
 __all__ = [
     "MAX_LIMIT",
@@ -142,7 +142,7 @@ def check_search(
     if reference_time is not None and (
         isinstance(reference_time, bool)
         or not isinstance(reference_time, int)
-        or reference_time < 0
+        or not 0 <= reference_time <= MAX_EPOCH_MS
     ):
         raise InvalidRequestError(
             f"reference_time must be epoch milliseconds (int >= 0), got {reference_time!r:.40}"
