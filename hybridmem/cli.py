@@ -234,6 +234,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import ipaddress
     import logging
 
+    import msgspec
     import uvicorn
 
     from .auth import ENV_KEY, load_keys
@@ -255,11 +256,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loopback = args.host == "localhost"
     if args.insecure_no_auth and not loopback:
         print(f"hybridmem: warning: serving {args.host} with no authentication", file=sys.stderr)
-    settings = ServerSettings(
-        prefix="/" + args.prefix.strip("/"),
-        max_body_bytes=args.max_body_bytes,
-        search_threads=args.search_threads,
-    )
+    try:
+        settings = msgspec.convert(
+            {
+                "prefix": "/" + args.prefix.strip("/"),
+                "max_body_bytes": args.max_body_bytes,
+                "search_threads": args.search_threads,
+            },
+            ServerSettings,
+        )
+    except msgspec.ValidationError as exc:
+        raise InvalidRequestError(f"invalid server option: {exc}") from None
     extractor = load_extractor(args.extractor) if args.extractor else None
     config = load_config(args.config) if args.config else EngineConfig()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")

@@ -18,11 +18,12 @@ import math
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 import msgspec
+from msgspec import Meta
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,6 +43,7 @@ from .errors import (
 )
 from .messages import Extractor
 from .types import Message
+from .validate import user_id_arg
 
 __all__ = ["ServerSettings", "create_app"]
 
@@ -62,10 +64,10 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         default_memory_limit: ``memory_limit_number`` when a request leaves it out (MemOS: 6).
     """
 
-    prefix: str = "/api/openmem/v1"
-    max_body_bytes: int = 1 << 20
-    search_threads: int = 8
-    default_memory_limit: int = 6
+    prefix: Annotated[str, Meta(pattern="^/")] = "/api/openmem/v1"
+    max_body_bytes: Annotated[int, Meta(ge=1)] = 1 << 20
+    search_threads: Annotated[int, Meta(ge=1, le=1024)] = 8
+    default_memory_limit: Annotated[int, Meta(ge=0, le=1000)] = 6
 
 
 def status_of(code: int) -> int:
@@ -308,8 +310,6 @@ class _Api:
 
 def _check_user(user_id: str, grant: Grant, *, code: int = 40310) -> None:
     """Validate the id (so a too-long id gets 40010, not 403), then the key's access to it."""
-    from .validate import user_id_arg
-
     grant.check(user_id_arg(user_id), code=code)
 
 

@@ -34,6 +34,7 @@ def serve(
     engine: Engine,
     *,
     keys: KeyRing | None = None,
+    no_auth: bool = False,
     settings: ServerSettings | None = None,
     extractor: Extractor | None = None,
 ) -> Iterator[str]:
@@ -42,7 +43,10 @@ def serve(
     The app owns the engine: it is closed when the server shuts down.
     """
     app = create_app(
-        engine, keys=keys or make_keys(), settings=settings or ServerSettings(), extractor=extractor
+        engine,
+        keys=None if no_auth else keys or make_keys(),
+        settings=settings or ServerSettings(),
+        extractor=extractor,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from hybridmem import Engine
+from hybridmem import Engine, StoreClosedError
 from hybridmem.encoder import Encoder
 from hybridmem.messages import MessageBatch, turn_memories
+from hybridmem.server import ServerSettings
 
 from .live import ALL_KEY, APP1_KEY, serve
 
@@ -412,6 +413,28 @@ def test_concurrent_searches_with_a_writer(base: str) -> None:
     assert ok(post(base, "/get/memory", {"user_id": user}))["total"] == 6
 
 
+def test_no_auth_mode_and_a_custom_prefix(tmp_path: Path, encoder: Encoder) -> None:
+    engine = Engine.open(tmp_path / "s", encoder=encoder)
+    settings = ServerSettings(prefix="/memos", max_body_bytes=1000)
+    with serve(engine, no_auth=True, settings=settings) as url:
+        assert url.endswith("/memos")
+        memory = {"id": "n1", "user_id": "anyone", "memory_value": "No auth here"}
+        ok(post(url, "/add/memory", {"memories": [memory]}, headers={}))
+        assert ok(requests.get(f"{url}/get/memory/n1", timeout=10))["id"] == "n1"
+        error(
+            post(
+                url,
+                "/add/memory",
+                {"memories": [{**memory, "memory_value": "x" * 1000}]},
+                headers={},
+            ),
+            413,
+            40305,
+        )
+    with pytest.raises(StoreClosedError):  # the app owned the engine and closed it
+        engine.get("n1")
+
+
 def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "HYBRIDMEM_API_KEY"}
     proc = subprocess.run(
@@ -424,6 +447,23 @@ def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "no API key configured" in proc.stderr
     assert not (tmp_path / "s").exists()
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hybridmem.cli",
+            "serve",
+            str(tmp_path / "s"),
+            "--insecure-no-auth",
+            "--search-threads",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "search_threads" in bad.stderr
 
 
 @pytest.mark.slow
