@@ -1,10 +1,14 @@
 """The derived indexes of a store directory and their manifest.
 
 ``manifest.json`` records the format version, the embedding model and dimension, and for each
-derived index the last store change (``seq``) it reflects::
+derived index the last store change (``seq``) it reflects and its generation::
 
-    {"format_version": 1, "model": "...", "dim": 384, "store_seq": 120,
-     "lexical": {"seq": 120}, "dense": {"seq": 100}}
+    {"format_version": 2, "model": "...", "dim": 384, "store_seq": 120,
+     "lexical": {"seq": 120, "generation": 0}, "dense": {"seq": 100, "generation": 0}}
+
+Generation 0 lives in ``lexical/`` and ``dense/``, generation g in ``lexical-g/`` and
+``dense-g/``: a reindex builds the next generation beside the live one and switches to it by
+replacing the manifest (``hybridmem.reindex``).
 
 On open, an index that lags the store replays the change log; one that is missing, unreadable, or
 whose document count disagrees with the store after catching up is rebuilt from the store (its
@@ -26,7 +30,22 @@ from .dense import DenseIndex, DenseIndexError
 from .lexical import LexicalIndex
 from .store import Store, StoredRow
 
-__all__ = ["FORMAT_VERSION", "DerivedIndexes", "IndexRebuiltWarning", "Manifest"]
+__all__ = [
+    "DENSE_DIR",
+    "FORMAT_VERSION",
+    "LEXICAL_DIR",
+    "DerivedIndexes",
+    "IndexRebuiltWarning",
+    "IndexSeq",
+    "Manifest",
+    "build_dense",
+    "build_lexical",
+    "index_path",
+    "replay",
+    "save_dense",
+    "stale_generations",
+    "write_manifest",
+]
 
 log = logging.getLogger("hybridmem")
 
@@ -47,6 +66,23 @@ class IndexRebuiltWarning(UserWarning):
 
 class IndexSeq(msgspec.Struct, frozen=True, kw_only=True):
     seq: int = -1
+    generation: int = 0
+
+
+def index_path(directory: Path, name: str, generation: int) -> Path:
+    """Where generation ``generation`` of index ``name`` (``lexical``/``dense``) lives."""
+    return directory / (name if generation == 0 else f"{name}-{generation}")
+
+
+def stale_generations(directory: Path, live: dict[str, int]) -> list[Path]:
+    """Index directories of generations other than the live ones (left by a reindex)."""
+    out = []
+    for name in (LEXICAL_DIR, DENSE_DIR):
+        for path in directory.glob(f"{name}*"):
+            gen = path.name.removeprefix(name).removeprefix("-") or "0"
+            if path.is_dir() and gen.isdigit() and int(gen) != live[name]:
+                out.append(path)
+    return out
 
 
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +122,8 @@ class DerivedIndexes:
         self._dim = dim
         self._heap = heap_bytes
         self._lock = threading.RLock()
+        # A running reindex replays the change log from here: it must not be pruned past it.
+        self.retain_from: int | None = None
         manifest = read_manifest(directory)
         if manifest is None and (directory / MANIFEST).exists():
             self._warn("manifest.json is unreadable; rebuilding every index")
@@ -95,7 +133,13 @@ class DerivedIndexes:
             or manifest.dim != dim
         ):
             self._warn("manifest describes another format or model; rebuilding every index")
-            manifest = None
+            manifest = msgspec.structs.replace(
+                manifest,
+                lexical=IndexSeq(generation=manifest.lexical.generation),
+                dense=IndexSeq(generation=manifest.dense.generation),
+            )
+        self.lexical_generation = manifest.lexical.generation if manifest else 0
+        self.dense_generation = manifest.dense.generation if manifest else 0
         self.lexical, lex_seq = self._open_lexical(manifest)
         self.dense, self._dense_saved = self._open_dense(manifest)
         self._replay(lex_seq, lexical=True, dense=False)
@@ -117,7 +161,7 @@ class DerivedIndexes:
         return self._store.min_change_seq() - 1 <= seq <= self._store.max_seq()
 
     def _open_lexical(self, manifest: Manifest | None) -> tuple[LexicalIndex, int]:
-        path = self.directory / LEXICAL_DIR
+        path = index_path(self.directory, LEXICAL_DIR, self.lexical_generation)
         seq = manifest.lexical.seq if manifest else -1
         if self._catchable(seq) and path.is_dir():
             try:
@@ -129,7 +173,7 @@ class DerivedIndexes:
         return self._rebuild_lexical()
 
     def _open_dense(self, manifest: Manifest | None) -> tuple[DenseIndex, int]:
-        path = self.directory / DENSE_DIR
+        path = index_path(self.directory, DENSE_DIR, self.dense_generation)
         seq = manifest.dense.seq if manifest else -1
         if self._catchable(seq) and path.is_dir():
             try:
@@ -153,19 +197,13 @@ class DerivedIndexes:
 
     def _rebuild_lexical(self) -> tuple[LexicalIndex, int]:
         seq = self._store.max_seq()
-        index = LexicalIndex(self.directory / LEXICAL_DIR, heap_bytes=self._heap, create=True)
-        index.apply((), (row for batch in self._store.iter_active() for row in batch))
-        return index, seq
+        path = index_path(self.directory, LEXICAL_DIR, self.lexical_generation)
+        return build_lexical(self._store, path, heap_bytes=self._heap), seq
 
     def _rebuild_dense(self) -> tuple[DenseIndex, int]:
         seq = self._store.max_seq()
-        index = DenseIndex(self._dim)
-        for batch in self._store.iter_active():
-            index.apply((), batch)
-        path = self.directory / DENSE_DIR
-        if path.exists():
-            shutil.rmtree(path)
-        index.save(path, seq)
+        index = build_dense(self._store, self._dim)
+        save_dense(index, index_path(self.directory, DENSE_DIR, self.dense_generation), seq)
         return index, seq
 
     def _verify(self) -> None:
@@ -187,15 +225,7 @@ class DerivedIndexes:
     # -- live updates ---------------------------------------------------------------------------
 
     def _replay(self, since: int, *, lexical: bool, dense: bool) -> None:
-        changes, _ = self._store.changes_since(since)
-        for start in range(0, len(changes), _REPLAY_BATCH):
-            part = changes[start : start + _REPLAY_BATCH]
-            rows = self._store.rows([doc for doc, _ in part])
-            active: list[StoredRow] = [r for r in rows.values() if r.active]
-            if lexical:
-                self.lexical.apply([doc for doc, _ in part], active)
-            if dense:
-                self.dense.apply(part, active)
+        replay(self._store, since, self.lexical if lexical else None, self.dense if dense else None)
 
     def sync(self) -> None:
         """Apply every store change newer than the indexes (called after each write)."""
@@ -210,9 +240,14 @@ class DerivedIndexes:
             self._write_manifest()
 
     def _save_dense(self) -> None:
-        self.dense.save(self.directory / DENSE_DIR, self.applied)
+        self.dense.save(index_path(self.directory, DENSE_DIR, self.dense_generation), self.applied)
         self._dense_saved = self.applied
-        self._store.prune_changes(self._dense_saved)
+        keep = (
+            self._dense_saved
+            if self.retain_from is None
+            else min(self._dense_saved, self.retain_from)
+        )
+        self._store.prune_changes(keep)
 
     def _write_manifest(self) -> None:
         write_manifest(
@@ -222,8 +257,8 @@ class DerivedIndexes:
                 model=self._model,
                 dim=self._dim,
                 store_seq=self.applied,
-                lexical=IndexSeq(seq=self.applied),
-                dense=IndexSeq(seq=self._dense_saved),
+                lexical=IndexSeq(seq=self.applied, generation=self.lexical_generation),
+                dense=IndexSeq(seq=self._dense_saved, generation=self.dense_generation),
             ),
         )
 
@@ -239,6 +274,16 @@ class DerivedIndexes:
             self.flush()
             self.lexical.close()
 
+    @property
+    def dense_saved_seq(self) -> int:
+        """The store seq of the dense index's snapshot on disk."""
+        return self._dense_saved
+
+    def release(self) -> None:
+        """Let go of the lexical writer without saving anything (a reindex replaced us)."""
+        with self._lock:
+            self.lexical.close()
+
     def stats(self) -> dict[str, int]:
         return {
             "lexical_docs": self.lexical.num_docs(),
@@ -247,3 +292,55 @@ class DerivedIndexes:
             "applied_seq": self.applied,
             "dense_snapshot_seq": self._dense_saved,
         }
+
+
+# -- building blocks, shared with reindex -----------------------------------------------------
+
+
+def build_lexical(
+    store: Store, path: Path, *, heap_bytes: int, reindexed: bool = False
+) -> LexicalIndex:
+    """A new lexical index in ``path`` holding every activated item."""
+    index = LexicalIndex(path, heap_bytes=heap_bytes, create=True)
+    index.apply((), (row for batch in store.iter_active(reindexed=reindexed) for row in batch))
+    return index
+
+
+def build_dense(store: Store, dim: int, *, reindexed: bool = False) -> DenseIndex:
+    """A new in-memory dense index of every activated item that has an embedding."""
+    index = DenseIndex(dim)
+    for batch in store.iter_active(reindexed=reindexed):
+        index.apply((), [row for row in batch if row.embedding is not None])
+    return index
+
+
+def save_dense(index: DenseIndex, path: Path, seq: int) -> None:
+    """Write a fresh snapshot of ``index`` to ``path`` (replacing whatever is there)."""
+    if path.exists():
+        shutil.rmtree(path)
+    index.save(path, seq)
+
+
+def replay(
+    store: Store,
+    since: int,
+    lexical: LexicalIndex | None,
+    dense: DenseIndex | None,
+    *,
+    reindexed: bool = False,
+) -> None:
+    """Apply the store changes after ``since`` to the given indexes.
+
+    Each changed doc is dropped from its previous owner and from its current one before its
+    current row is added, so replaying over an index built while writes went on (which may
+    already hold some of those rows) is idempotent.
+    """
+    changes, _ = store.changes_since(since)
+    for start in range(0, len(changes), _REPLAY_BATCH):
+        part = changes[start : start + _REPLAY_BATCH]
+        rows = store.rows([doc for doc, _ in part], reindexed=reindexed)
+        active: list[StoredRow] = [r for r in rows.values() if r.active]
+        if lexical is not None:
+            lexical.apply([doc for doc, _ in part], active)
+        if dense is not None:
+            dense.apply([*part, *((r.doc, r.user_id) for r in rows.values())], active)

@@ -5,6 +5,7 @@ maths lives in ``fusion``/``retrieve``, storage in ``store``, the indexes in ``l
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,21 @@ import numpy as np
 from . import validate
 from .calibrate import load_model
 from .config import DEFAULT_MODEL, EngineConfig, Ranking
-from .derived import DerivedIndexes
+from .derived import (
+    DENSE_DIR,
+    FORMAT_VERSION,
+    LEXICAL_DIR,
+    DerivedIndexes,
+    IndexSeq,
+    Manifest,
+    build_dense,
+    build_lexical,
+    index_path,
+    replay,
+    save_dense,
+    stale_generations,
+    write_manifest,
+)
 from .encoder import Encoder
 from .errors import (
     HybridMemError,
@@ -30,6 +45,7 @@ from .errors import (
 )
 from .filters import compile_filter
 from .messages import Extractor, MessageBatch, message_time, turn_memories
+from .reindex import Only, ProgressFn, ReindexReport, encode_pending
 from .retrieve import Retriever
 from .store import Kind, Store, embedding_text
 from .types import (
@@ -50,6 +66,38 @@ _WRITE_CHUNK = 1024
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class _Serving:
+    """What searches use: encoder, retriever and dimension, swapped as one by a reindex.
+
+    Counts the searches using it, so a reindex can wait for them before deleting the files of
+    the generation they read.
+    """
+
+    def __init__(self, encoder: Encoder, retriever: Retriever, dim: int) -> None:
+        self.encoder, self.retriever, self.dim = encoder, retriever, dim
+        self._users = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _Serving:
+        with self._lock:
+            self._users += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._users -= 1
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self._users == 0:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
 
 class AddMessagesResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,6 +205,8 @@ class Engine:
         self._retriever = Retriever(
             self._indexes.lexical, self._indexes.dense, self.config, self._relevance
         )
+        self._serving = _Serving(self._encoder, self._retriever, self.dim)
+        self._reindex_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -363,6 +413,207 @@ class Engine:
             memory_ids=[item.id for item in items], new_items=len(new), new_messages=n_messages
         )
 
+    # -- reindex --------------------------------------------------------------------------------
+
+    def reindex(
+        self,
+        *,
+        model: str | None = None,
+        batch_size: int = 512,
+        only: Only | None = None,
+        progress: bool = False,
+        on_progress: ProgressFn | None = None,
+    ) -> ReindexReport:
+        """Rebuild the derived indexes (and the embeddings, for a new ``model``) with no downtime.
+
+        The next generation is built beside the live one while searches and writes go on; writes
+        are blocked only for the final switch. See :mod:`hybridmem.reindex`.
+
+        Args:
+            model: embedding model to move the store to (name or local path); ``None`` keeps
+                the store's model and its stored embeddings.
+            batch_size: items embedded and committed per batch: a killed reindex resumes from
+                its last committed batch.
+            only: ``"lexical"`` or ``"dense"`` to rebuild one index (a new model always
+                rebuilds the dense one, and cannot go with ``"lexical"``).
+            progress: tqdm progress bars on a terminal.
+            on_progress: ``(phase, done, total)`` after each step ("encode", "build", "switch").
+
+        Raises:
+            InvalidRequestError: bad arguments. StoreError: another reindex is running.
+            EncoderError: the new model cannot be loaded (nothing has changed then).
+        """
+        self._check_open()
+        if only not in (None, "lexical", "dense"):
+            raise InvalidRequestError(f"only must be 'lexical' or 'dense', got {only!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidRequestError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise InvalidRequestError("model must be a non-empty name or path")
+        new_model = model is not None and model != self.model
+        if new_model and only == "lexical":
+            raise InvalidRequestError(
+                "a new model needs new embeddings and a new dense index: drop --only lexical"
+            )
+        if not self._reindex_lock.acquire(blocking=False):
+            raise StoreError(f"a reindex of {self.directory} is already running")
+        try:
+            return self._reindex(model if new_model else None, batch_size, only, progress,
+                                 on_progress or (lambda phase, done, total: None))  # fmt: skip
+        finally:
+            self._reindex_lock.release()
+
+    def _reindex(
+        self,
+        model: str | None,
+        batch_size: int,
+        only: Only | None,
+        progress: bool,
+        on_progress: ProgressFn,
+    ) -> ReindexReport:
+        started = time.perf_counter()
+        store, old = self._store, self._indexes
+        encoder, dim, target = self._encoder, self.dim, self.model
+        if model is not None:
+            encoder = Encoder(
+                model,
+                device=self.config.device,
+                batch_size=self.config.encode_batch_size,
+                query_threads=self.config.query_threads,
+            )
+            dim, target = encoder.dim, model  # loads it: fails here if it cannot
+        do_lexical, do_dense = only != "dense", only != "lexical"
+        generation = max(old.lexical_generation, old.dense_generation) + 1
+        live = {LEXICAL_DIR: old.lexical_generation, DENSE_DIR: old.dense_generation}
+        for path in stale_generations(self.directory, live):  # an interrupted reindex's
+            shutil.rmtree(path, ignore_errors=True)
+        lexical_path = index_path(self.directory, LEXICAL_DIR, generation)
+        dense_path = index_path(self.directory, DENSE_DIR, generation)
+
+        resumed = encoded = 0
+        encode_seconds = 0.0
+
+        def encode(bar: Any = None) -> None:
+            nonlocal encoded, encode_seconds
+            goal = store.reindex_counts()[0] - resumed
+            done = encoded
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                if bar is not None:
+                    bar.update(n)
+                on_progress("encode", done, goal)
+
+            n, secs = encode_pending(store, encoder, batch_size=batch_size, on_batch=step)
+            encoded += n
+            encode_seconds += secs
+
+        if model is not None:
+            if store.meta_get("reindex") != model:  # another target before: start over
+                store.clear_reindex()
+                store.meta_set("reindex", model)
+            total, resumed = store.reindex_counts()
+            bar = _bar(progress, total - resumed, "embedding")
+            try:
+                encode(bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+
+        new_lexical = None
+        switched = False
+        with self._write_lock:
+            since = store.max_seq()  # the build reflects at least this; later changes replay
+            old.retain_from = since
+        try:
+            if model is not None:
+                encode()  # items written while the first pass ran
+            on_progress("build", 0, 1)
+            if do_lexical:
+                new_lexical = build_lexical(
+                    store, lexical_path, heap_bytes=self.config.writer_heap_bytes
+                )
+            new_dense = build_dense(store, dim, reindexed=model is not None) if do_dense else None
+            on_progress("switch", 0, 1)
+            with self._write_lock:
+                self._check_open()
+                if model is not None:
+                    encode()  # items written while the indexes were built
+                replay(store, since, new_lexical, new_dense, reindexed=model is not None)
+                seq = store.max_seq()
+                if new_dense is not None:
+                    save_dense(new_dense, dense_path, seq)
+                if new_lexical is not None:
+                    new_lexical.close()
+                if model is not None:
+                    store.switch_embeddings(model, dim)
+                switched = True
+                write_manifest(
+                    self.directory,
+                    Manifest(
+                        format_version=FORMAT_VERSION,
+                        model=target,
+                        dim=dim,
+                        store_seq=seq,
+                        lexical=IndexSeq(
+                            seq=seq,
+                            generation=generation if do_lexical else old.lexical_generation,
+                        ),
+                        dense=IndexSeq(
+                            seq=seq if do_dense else old.dense_saved_seq,
+                            generation=generation if do_dense else old.dense_generation,
+                        ),
+                    ),
+                )
+                old.release()
+                fresh = DerivedIndexes(
+                    self.directory, store, model=target, dim=dim,
+                    heap_bytes=self.config.writer_heap_bytes,
+                )  # fmt: skip
+                self.config = msgspec.structs.replace(self.config, model=target)
+                self._encoder, self.dim, self._indexes = encoder, dim, fresh
+                self._retriever = Retriever(
+                    fresh.lexical, fresh.dense, self.config, self._relevance
+                )
+                previous, self._serving = self._serving, _Serving(encoder, self._retriever, dim)
+                on_progress("switch", 1, 1)
+        except BaseException:
+            old.retain_from = None
+            if new_lexical is not None:
+                new_lexical.close()
+            if switched:
+                # The store moved on but the engine could not follow: stop serving; reopening
+                # rebuilds whatever the manifest does not match.
+                self._closed = True
+                self._store.close()
+                raise
+            for path in (lexical_path, dense_path):
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        # Searches that started on the old generation finish before its files go.
+        previous.wait_idle(timeout=30.0)
+        if do_lexical:
+            shutil.rmtree(index_path(self.directory, LEXICAL_DIR, old.lexical_generation),
+                          ignore_errors=True)  # fmt: skip
+        if do_dense:
+            shutil.rmtree(index_path(self.directory, DENSE_DIR, old.dense_generation),
+                          ignore_errors=True)  # fmt: skip
+        seconds = time.perf_counter() - started
+        items = store.reindex_counts()[0]
+        return ReindexReport(
+            model=target,
+            dim=dim,
+            items=items,
+            encoded=encoded,
+            resumed=resumed,
+            lexical_generation=fresh.lexical_generation,
+            dense_generation=fresh.dense_generation,
+            seconds=seconds,
+            encode_seconds=encode_seconds,
+            items_per_second=(encoded if model is not None else items) / max(seconds, 1e-9),
+        )
+
     # -- reads ----------------------------------------------------------------------------------
 
     def get(self, item_id: str) -> Memory | Preference | None:
@@ -449,6 +700,32 @@ class Engine:
                 conversation and recency shifts in log-odds, final) as ``explain``.
         """
         self._check_open()
+        with self._serving as serving:
+            return self._search(
+                serving, query, user_id=user_id, conversation_id=conversation_id,
+                memory_limit_number=memory_limit_number, include_preference=include_preference,
+                preference_limit_number=preference_limit_number, relativity=relativity,
+                filter=filter, reference_time=reference_time, ranking=ranking,
+                query_embedding=query_embedding, explain=explain,
+            )  # fmt: skip
+
+    def _search(
+        self,
+        serving: _Serving,
+        query: str,
+        *,
+        user_id: str,
+        conversation_id: str | None,
+        memory_limit_number: int,
+        include_preference: bool,
+        preference_limit_number: int,
+        relativity: float,
+        filter: Mapping[str, Any] | None,
+        reference_time: int | None,
+        ranking: Ranking,
+        query_embedding: np.ndarray | None,
+        explain: bool,
+    ) -> SearchData:
         validate.check_search(
             query=query,
             user_id=user_id,
@@ -464,9 +741,11 @@ class Engine:
         )
         compiled = compile_filter(filter)
         if query_embedding is not None:
-            qvec = validate.check_embeddings(np.reshape(query_embedding, (1, -1)), 1, self.dim)[0]
+            qvec = validate.check_embeddings(np.reshape(query_embedding, (1, -1)), 1, serving.dim)[
+                0
+            ]
         elif ranking != "bm25":
-            qvec = self._encoder.encode_query(query)
+            qvec = serving.encoder.encode_query(query)
         else:
             qvec = None
         now = _now_ms() if reference_time is None else reference_time
@@ -481,7 +760,7 @@ class Engine:
             if limit == 0:
                 continue
             allowed = None if compiled is None else self._store.filter_docs(user_id, kind, compiled)
-            ranked = self._retriever.search(
+            ranked = serving.retriever.search(
                 kind, user_id, query, qvec, ranking=ranking, limit=limit, allowed=allowed,
                 conversation_id=conversation_id, reference_time=now, explain=explain,
             )  # fmt: skip
@@ -513,7 +792,7 @@ class Engine:
         self._check_open()
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequestError("text must be a non-empty string")
-        return self._encoder.encode_query(text)
+        return self._serving.encoder.encode_query(text)
 
     def stats(self) -> dict[str, Any]:
         """Counts and index state, for ``hybridmem stats``."""
@@ -525,6 +804,15 @@ class Engine:
             **self._store.stats(),
             **self._indexes.stats(),
         }
+
+
+def _bar(enabled: bool, total: int, desc: str) -> Any:
+    """A tqdm bar on a terminal (items/s and ETA), or ``None``."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="item", desc=desc, disable=None, smoothing=0.1)
 
 
 def _run_extractor(extractor: Extractor, batch: MessageBatch) -> list[Item]:

@@ -67,6 +67,14 @@ CREATE TABLE IF NOT EXISTS messages (
     hash TEXT NOT NULL,
     UNIQUE (user_id, conversation_id, hash)
 );
+-- Embeddings from a model being reindexed to, committed batch by batch so that a killed reindex
+-- resumes; an entry counts while its text_hash matches the item's. Moved into items when the
+-- reindex switches, then cleared.
+CREATE TABLE IF NOT EXISTS reindex_embeddings (
+    doc INTEGER PRIMARY KEY,
+    text_hash TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     doc INTEGER NOT NULL,
@@ -316,31 +324,40 @@ class Store:
             ).fetchall()
             return [(int(d), u) for d, u in rows], self._max_seq()
 
-    def rows(self, docs: Sequence[int]) -> dict[int, StoredRow]:
-        """The current rows of these docs (missing docs are absent from the result)."""
+    def rows(self, docs: Sequence[int], *, reindexed: bool = False) -> dict[int, StoredRow]:
+        """The current rows of these docs (missing docs are absent from the result).
+
+        ``reindexed``: with the reindex embedding instead of the stored one (``None`` where the
+        reindex has not encoded the item's current text yet).
+        """
         out: dict[int, StoredRow] = {}
+        emb = _REINDEXED if reindexed else "embedding"
         with self._lock:
             for chunk in _chunks(list(docs), 500):
                 marks = ",".join("?" * len(chunk))
                 for row in self.db.execute(
-                    f"SELECT doc, kind, user_id, status, body, embedding FROM items "
+                    f"SELECT doc, kind, user_id, status, body, {emb} FROM items "
                     f"WHERE doc IN ({marks})",
                     chunk,
                 ):
                     out[row[0]] = _row(row)
         return out
 
-    def iter_active(self, batch: int = 2048) -> Iterator[list[StoredRow]]:
+    def iter_active(
+        self, batch: int = 2048, *, reindexed: bool = False
+    ) -> Iterator[list[StoredRow]]:
         """Every activated item, ordered by (user, kind, doc), in batches (for rebuilds).
 
-        The caller should read ``max_seq()`` first, under the same lock, to know what the
-        snapshot covers; writers are serialised by the engine, so nothing moves meanwhile.
+        The caller should read ``max_seq()`` first to know what the snapshot covers: when the
+        engine's writers are blocked nothing moves meanwhile; otherwise the caller replays the
+        changes after that seq. ``reindexed`` as in :meth:`rows`.
         """
+        emb = _REINDEXED if reindexed else "embedding"
         last = (None, None, -1)
         while True:
             with self._lock:
                 rows = self.db.execute(
-                    "SELECT doc, kind, user_id, status, body, embedding FROM items "
+                    f"SELECT doc, kind, user_id, status, body, {emb} FROM items "
                     "WHERE status = 'activated' AND (user_id, kind, doc) > (?, ?, ?) "
                     "ORDER BY user_id, kind, doc LIMIT ?",
                     (last[0] or "", last[1] or "", last[2], batch),
@@ -378,6 +395,89 @@ class Store:
                 (user_id, kind, *flt.params),
             ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    # -- reindex --------------------------------------------------------------------------------
+
+    def reindex_pending(self, after_doc: int, limit: int) -> list[tuple[int, str, str]]:
+        """``(doc, text_hash, text)`` of items (any status) after ``after_doc`` whose current text
+        has no reindex embedding yet, in doc order."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT i.doc, i.text_hash, i.kind, i.body FROM items i "
+                "LEFT JOIN reindex_embeddings r ON r.doc = i.doc "
+                "WHERE i.doc > ? AND (r.doc IS NULL OR r.text_hash != i.text_hash) "
+                "ORDER BY i.doc LIMIT ?",
+                (after_doc, limit),
+            ).fetchall()
+        return [(d, h, embedding_text(_DECODERS[k].decode(b))) for d, h, k, b in rows]
+
+    def reindex_counts(self) -> tuple[int, int]:
+        """``(items, items whose current text already has a reindex embedding)``."""
+        with self._lock:
+            total = self.db.execute("SELECT count(*) FROM items").fetchone()[0]
+            done = self.db.execute(
+                "SELECT count(*) FROM items i JOIN reindex_embeddings r "
+                "ON r.doc = i.doc AND r.text_hash = i.text_hash"
+            ).fetchone()[0]
+        return int(total), int(done)
+
+    def put_reindex_embeddings(
+        self, docs: Sequence[int], hashes: Sequence[str], embeddings: np.ndarray
+    ) -> None:
+        """Commit one batch of reindex embeddings (replacing older ones of the same docs)."""
+        vectors = np.ascontiguousarray(embeddings, dtype="<f4")
+        rows = [(d, h, v.tobytes()) for d, h, v in zip(docs, hashes, vectors, strict=True)]
+        with self._lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO reindex_embeddings (doc, text_hash, embedding) "
+                    "VALUES (?, ?, ?)",
+                    rows,
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def clear_reindex(self) -> None:
+        with self._lock:
+            self.db.execute("DELETE FROM reindex_embeddings")
+            self.db.execute("DELETE FROM meta WHERE key = 'reindex'")
+
+    def switch_embeddings(self, model: str, dim: int) -> None:
+        """Make the reindex embeddings the stored ones, and ``model`` the store's, atomically.
+
+        Every item must have a current reindex embedding (the caller encodes the rest first,
+        with writers blocked).
+        """
+        with self._lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                missing = db.execute(
+                    "SELECT count(*) FROM items i LEFT JOIN reindex_embeddings r "
+                    "ON r.doc = i.doc AND r.text_hash = i.text_hash WHERE r.doc IS NULL"
+                ).fetchone()[0]
+                if missing:
+                    raise StoreError(f"{missing} items have no embedding from {model!r} yet")
+                db.execute(
+                    "UPDATE items SET embedding = r.embedding FROM reindex_embeddings r "
+                    "WHERE r.doc = items.doc"
+                )
+                for key, value in (("model", model), ("dim", str(dim))):
+                    db.execute(
+                        "INSERT INTO meta(key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (key, value),
+                    )
+                db.execute("DELETE FROM reindex_embeddings")
+                db.execute("DELETE FROM meta WHERE key = 'reindex'")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def page(
         self, user_id: str, kind: Kind, flt: CompiledFilter | None, offset: int, limit: int
@@ -460,6 +560,12 @@ class Store:
             "users": users,
         }
 
+
+# The reindex embedding of an item's current text, or NULL.
+_REINDEXED = (
+    "(SELECT r.embedding FROM reindex_embeddings r "
+    "WHERE r.doc = items.doc AND r.text_hash = items.text_hash)"
+)
 
 _UPSERT_SQL = """
 INSERT INTO items (id, kind, user_id, conversation_id, status, memory_type, memory_key,

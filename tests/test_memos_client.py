@@ -24,7 +24,9 @@ from .live import ALL_KEY, serve
 ROOT = Path(__file__).resolve().parent.parent
 # `make test` names the interpreter, and then it must exist; a bare `pytest` skips without it.
 REQUIRED = "HYBRIDMEM_MEMOS_PYTHON" in os.environ
-MEMOS_PYTHON = Path(os.environ.get("HYBRIDMEM_MEMOS_PYTHON", ROOT / ".venv-memos/bin/python"))
+MEMOS_PYTHON = Path(
+    os.environ.get("HYBRIDMEM_MEMOS_PYTHON", ROOT / ".venv-memos/bin/python")
+).absolute()
 
 pytestmark = pytest.mark.skipif(
     not REQUIRED and not MEMOS_PYTHON.exists(),
