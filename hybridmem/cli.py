@@ -121,6 +121,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .errors import StoreError
+
+    if not (Path(args.dir) / "store.sqlite").exists():
+        raise StoreError(f"{args.dir} is not a hybridmem store (no store.sqlite)")
+    with Engine.open(args.dir) as eng:
+        r = eng.reindex(
+            model=args.model, batch_size=args.batch_size, only=args.only, progress=not args.quiet
+        )
+    what = "embedded" if r.encoded or r.resumed else "indexed"
+    print(
+        f"reindexed {args.dir}: {r.items} items ({r.encoded} {what} now, {r.resumed} resumed) "
+        f"in {r.seconds:.1f}s, {r.items_per_second:.0f} items/s; model {r.model} ({r.dim}-d); "
+        f"generation lexical {r.lexical_generation}, dense {r.dense_generation}"
+    )
+    return 0
+
+
 def default_demo_file() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "demo.json"
 
@@ -338,6 +357,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     sv.set_defaults(func=cmd_serve)
+
+    ri = sub.add_parser(
+        "reindex",
+        help="rebuild a store's indexes (and embeddings, with --model) with no downtime",
+        description="Builds the next generation of the derived indexes beside the live one and "
+        "switches atomically. With --model, every item is re-embedded in committed batches; a "
+        "reindex that was killed resumes from its last batch.",
+    )
+    ri.add_argument("dir", help="store directory")
+    ri.add_argument("--model", help="move the store to this embedding model (name or local path)")
+    ri.add_argument("--batch-size", type=int, default=512, help="items per committed batch")
+    ri.add_argument("--only", choices=["lexical", "dense"], help="rebuild only this index")
+    ri.add_argument("--quiet", action="store_true", help="no progress bar")
+    ri.set_defaults(func=cmd_reindex)
 
     de = sub.add_parser("demo", help="build a store from the demo set and answer a few queries")
     de.add_argument("--data", default=str(default_demo_file()), help="eval-set file")
