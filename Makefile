@@ -12,7 +12,7 @@ MEMOS_VERSION := 2.0.33
 MEMOS_VENV    := .venv-memos
 MEMOS_STAMP   := $(MEMOS_VENV)/.installed-$(MEMOS_VERSION)
 
-.PHONY: run test lint serve bench bench-1m bench-quality clean
+.PHONY: run test lint serve bench bench-1m bench-reindex bench-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ bench: $(STAMP)
 bench-1m: $(STAMP)
 	mkdir -p benchmarks/results
 	HYBRIDMEM_BENCH_SCALES=1m HF_HUB_OFFLINE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-json=benchmarks/results/1m.json
+
+# Reindex throughput against the raw encoder in the same run (+ a lexical-only reindex of the 1M
+# store when `make bench-1m` has built it).
+bench-reindex: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.reindex_throughput --items 4000 \
+		$(if $(wildcard benchmarks/.cache/store-1m),--lexical-store benchmarks/.cache/store-1m)
 
 # Retrieval quality on the evaluation datasets (read from DATA, never copied), per ranking
 # method and for the txtai peer; stores are cached in ~/.cache/hybridmem/bench.

@@ -473,6 +473,8 @@ class Engine:
     ) -> ReindexReport:
         started = time.perf_counter()
         store, old = self._store, self._indexes
+        # The live index's writer lock: refuses (StoreError) when another process writes here.
+        old.lexical.ensure_writable()
         encoder, dim, target = self._encoder, self.dim, self.model
         if model is not None:
             encoder = Encoder(

@@ -68,23 +68,22 @@ def limit_arg(value: Any, name: str) -> int:
     return value
 
 
-def ids_arg(ids: Any) -> list[str]:
-    """A list of item ids (a bare string is refused: it would iterate characters)."""
-    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
-        raise InvalidRequestError("ids must be a list of ids, not a string")
-    out = list(ids)
-    if not all(isinstance(i, str) for i in out):
-        raise InvalidRequestError("ids must be strings")
+def _strings(value: Any, name: str) -> list[str]:
+    """A list of strings (a bare string is refused: it would iterate characters)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidRequestError(f"{name} must be a list of strings, not {type(value).__name__}")
+    out = list(value)
+    if not all(isinstance(v, str) for v in out):
+        raise InvalidRequestError(f"{name} must be strings")
     return out
+
+
+def ids_arg(ids: Any) -> list[str]:
+    return _strings(ids, "ids")
 
 
 def tags_arg(tags: Any) -> list[str]:
-    if isinstance(tags, str | bytes) or not isinstance(tags, Iterable):
-        raise InvalidRequestError("tags must be a list of strings")
-    out = list(tags)
-    if not all(isinstance(t, str) for t in out):
-        raise InvalidRequestError("tags must be strings")
-    return out
+    return _strings(tags, "tags")
 
 
 def messages_arg(messages: Any) -> list[Message]:
