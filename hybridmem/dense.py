@@ -30,7 +30,7 @@ import faiss
 import msgspec
 import numpy as np
 
-from .lexical import owner_key
+from .lexical import empty_hits, owner_key
 from .store import StoredRow
 
 __all__ = ["DenseIndex", "DenseIndexError"]
@@ -198,14 +198,14 @@ class DenseIndex:
         with self._lock:
             block = self._blocks.get(owner_key(kind, user_id))
             if block is None or k <= 0:
-                return _empty()
+                return empty_hits()
             docs = block.docs[: block.n]
             vecs = block.vecs[: block.n]
             if allowed is not None:
                 idx = np.flatnonzero(np.isin(docs, allowed))
                 docs, vecs = docs[idx], np.ascontiguousarray(vecs[idx])
             if len(docs) == 0:
-                return _empty()
+                return empty_hits()
             k = min(k, len(docs))
             scores, pos = faiss.knn(
                 query.reshape(1, -1), vecs, k, metric=faiss.METRIC_INNER_PRODUCT
@@ -335,7 +335,3 @@ class DenseIndex:
             raise
         except (OSError, ValueError, msgspec.DecodeError) as exc:
             raise DenseIndexError(f"cannot load the dense index in {directory}: {exc}") from exc
-
-
-def _empty() -> tuple[np.ndarray, np.ndarray]:
-    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)

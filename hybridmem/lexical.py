@@ -34,7 +34,7 @@ from .errors import StoreError
 from .store import StoredRow
 from .types import Memory
 
-__all__ = ["LexicalIndex", "cjk_terms", "index_text", "owner_key"]
+__all__ = ["LexicalIndex", "cjk_terms", "empty_hits", "index_text", "owner_key"]
 
 _ANALYZER = "hm_en"
 _CJK_RUN = re.compile(
@@ -183,7 +183,7 @@ class LexicalIndex:
             (tantivy.Occur.Should, self._term("text", term, n)) for term, n in words.items()
         ] + [(tantivy.Occur.Should, self._term("cjk", term, n)) for term, n in grams.items()]
         if not clauses or k <= 0 or (allowed is not None and allowed.size == 0):
-            return _empty()
+            return empty_hits()
         required = [
             (
                 tantivy.Occur.Must,
@@ -207,7 +207,7 @@ class LexicalIndex:
         searcher = self._index.searcher()
         hits = searcher.search(tantivy.Query.boolean_query(required), k, count=False).hits
         if not hits:
-            return _empty()
+            return empty_hits()
         docs = searcher.fast_field_values("doc", [addr for _, addr in hits])
         return (
             np.asarray(docs, dtype=np.int64),
@@ -229,5 +229,6 @@ class LexicalIndex:
                 self._writer = None
 
 
-def _empty() -> tuple[np.ndarray, np.ndarray]:
+def empty_hits() -> tuple[np.ndarray, np.ndarray]:
+    """No hits: ``(docs int64, scores float32)`` of length 0, as every retriever returns."""
     return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)

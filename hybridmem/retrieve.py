@@ -18,7 +18,7 @@ from . import boosts, fusion
 from .calibrate import RelevanceModel, sigmoid
 from .config import EngineConfig, Ranking
 from .dense import DenseIndex
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, empty_hits
 
 __all__ = ["Candidates", "Ranked", "Retriever", "union"]
 
@@ -65,7 +65,6 @@ def union(
     return Candidates(docs, bm25, cosine, bm25_rank, dense_rank, query_terms)
 
 
-_EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
 # Up to this many items, ``hybrid`` reads all of a user's BM25 matches in one search.
 _FULL_BM25_MAX = 5_000
 
@@ -103,7 +102,7 @@ class Retriever:
         size = self._dense.owner_size(kind, user_id)
         if size == 0:
             # no activated item of this kind for the user: skip both index lookups
-            return union(_EMPTY, _EMPTY)
+            return union(empty_hits(), empty_hits())
         terms = self._lexical.query_terms(query, cfg.max_query_terms)  # analysed once
         complete = complete and query_vec is not None
         # To complete the candidates, fetch every BM25 match of a user of ordinary size in the
@@ -121,12 +120,12 @@ class Retriever:
                 terms=terms,
             )
             if lexical
-            else _EMPTY
+            else empty_hits()
         )
         den = (
             self._dense.search(kind, user_id, query_vec, k, allowed=allowed)
             if dense and query_vec is not None
-            else _EMPTY
+            else empty_hits()
         )
         top_lex = (lex[0][:k], lex[1][:k])
         cands = union(top_lex, den, len(terms[0]) + len(terms[1]))
