@@ -70,7 +70,9 @@ def limit_arg(value: Any, name: str) -> int:
 
 def _strings(value: Any, name: str) -> list[str]:
     """A list of strings (a bare string is refused: it would iterate characters)."""
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+    if isinstance(value, str | bytes):
+        raise InvalidRequestError(f"{name} must be a list of strings, not a string")
+    if not isinstance(value, Iterable):
         raise InvalidRequestError(f"{name} must be a list of strings, not {type(value).__name__}")
     out = list(value)
     if not all(isinstance(v, str) for v in out):
