@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
@@ -52,6 +53,7 @@ T = TypeVar("T")
 
 _STATUS = {40001: 404, 40100: 401, 40132: 401, 40305: 413, 40306: 403, 40310: 403}
 _ROLES = ("user", "assistant", "system", "tool")
+_MAX_TASKS = 10_000
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -104,6 +106,8 @@ class _Api:
         self.extractor = extractor
         self.readers = anyio.CapacityLimiter(settings.search_threads)
         self.writer = anyio.CapacityLimiter(1)
+        # task ids of recent /add/message calls (they complete before answering), newest last
+        self.tasks: OrderedDict[str, None] = OrderedDict()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -190,9 +194,13 @@ class _Api:
                     extractor=self.extractor,
                 )
             )
+        task_id = uuid.uuid4().hex
+        self.tasks[task_id] = None
+        while len(self.tasks) > _MAX_TASKS:
+            self.tasks.popitem(last=False)
         return wire.AddedData(
             success=True,
-            task_id=uuid.uuid4().hex,
+            task_id=task_id,
             status="completed",
             memory_ids=[i for r in results for i in r.memory_ids],
             new_memories=sum(r.new_items for r in results),
@@ -268,6 +276,14 @@ class _Api:
             self.engine.get_messages, req.user_id, req.conversation_id, limit=limit
         )
         return wire.GetMessageData(message_detail_list=messages)
+
+    async def get_status(self, request: Request, grant: Grant) -> Any:
+        req = await self.body(request, wire.GetStatusRequest)
+        if not req.task_id:
+            raise MissingFieldError("task_id must not be empty")
+        if req.task_id not in self.tasks:
+            raise NotFoundError(f"no recent task {req.task_id!r:.80}")
+        return wire.StatusData(task_id=req.task_id, status="completed")
 
     async def delete_memory(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.DeleteMemoryRequest)
@@ -370,6 +386,7 @@ def create_app(
             methods=["GET"],
         ),
         post("/get/message", api.get_message),
+        post("/get/status", api.get_status),
         post("/delete/memory", api.delete_memory),
         Route(prefix + "/openapi.json", api.openapi, methods=["GET"]),
     ]

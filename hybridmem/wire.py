@@ -31,7 +31,9 @@ __all__ = [
     "GetMemoryRequest",
     "GetMessageData",
     "GetMessageRequest",
+    "GetStatusRequest",
     "SearchMemoryRequest",
+    "StatusData",
     "WireMessage",
     "decode",
     "openapi",
@@ -136,6 +138,12 @@ class GetMessageRequest(msgspec.Struct, kw_only=True):
     message_limit_number: int | None = None
 
 
+class GetStatusRequest(msgspec.Struct, kw_only=True):
+    """``POST /get/status``: the state of an ``/add/message`` task."""
+
+    task_id: str
+
+
 class DeleteMemoryRequest(msgspec.Struct, kw_only=True):
     """``POST /delete/memory``: exactly one of ``memory_ids``, ``user_id``, ``filter``.
 
@@ -179,6 +187,11 @@ class GetMemoryData(msgspec.Struct, kw_only=True):
 
 class GetMessageData(msgspec.Struct, kw_only=True):
     message_detail_list: list[MessageDetail]
+
+
+class StatusData(msgspec.Struct, kw_only=True):
+    task_id: str
+    status: str
 
 
 class DeletedData(msgspec.Struct, kw_only=True):
@@ -237,6 +250,8 @@ OPERATIONS: tuple[Operation, ...] = (
               request=None, response=None, path_param="memory_id"),
     Operation(method="post", path="/get/message", summary="Last messages of a conversation",
               request=GetMessageRequest, response=GetMessageData),
+    Operation(method="post", path="/get/status", summary="State of an add task",
+              request=GetStatusRequest, response=StatusData),
     Operation(method="post", path="/delete/memory", summary="Delete memories",
               request=DeleteMemoryRequest, response=DeletedData),
 )  # fmt: skip

@@ -28,6 +28,8 @@ def main(base_url: str, api_key: str) -> dict:
     assert added.code == 0 and added.success and added.status and added.task_id, added
     replay = client.add_message(messages=messages, user_id=user, conversation_id=conversation)
     assert replay.success, replay
+    status = client.get_task_status(added.task_id)
+    assert status.code == 0 and status.data.status == "completed", status
 
     found = client.search_memory(
         query="Summer trip to Guangzhou, any hotel advice?",

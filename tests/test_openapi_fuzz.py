@@ -47,7 +47,7 @@ def test_no_server_errors(base: str) -> None:
     root = base.removesuffix("/api/openmem/v1")
     headers = {"Authorization": f"Token {ALL_KEY}"}
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) == 8
+    assert len(operations) == 9
     for operation, mode in itertools.product(operations, schemathesis.GenerationMode):
 
         @given(case=operation.as_strategy(mode))

@@ -83,6 +83,7 @@ def test_openapi_is_served_without_auth(base: str) -> None:
         ("post", "/get/memory"),
         ("get", "/get/memory/{memory_id}"),
         ("post", "/get/message"),
+        ("post", "/get/status"),
         ("post", "/delete/memory"),
     }
 
@@ -105,6 +106,9 @@ def test_add_message_then_search_get_and_replay(base: str) -> None:
     again = ok(post(base, "/add/message", body))
     assert again["new_memories"] == 0 and again["new_messages"] == 0
     assert again["memory_ids"] == data["memory_ids"]
+    status = ok(post(base, "/get/status", {"task_id": data["task_id"]}))
+    assert status == {"task_id": data["task_id"], "status": "completed"}
+    error(post(base, "/get/status", {"task_id": "never-issued"}), 404, 40001)
 
     found = ok(
         post(
