@@ -7,10 +7,15 @@ Two model forms, both fitted by maximum likelihood on labelled candidates:
 * a one-hidden-layer monotone network ``P = sigmoid(v · tanh(W z + c) + b)`` with ``v >= 0`` and
   sign-constrained columns of ``W`` (Sill, "Monotonic Networks", 1997), the shipped default.
 
-``z`` is the standardised feature vector. A model fitted by maximum likelihood is calibrated on
-the distribution it was fitted on; a final Platt scaling (``out_scale``, ``out_bias``) fitted on
-the top-10 hits of the fit queries aligns it with the hits a search actually returns. That is
-what makes ``relativity`` a probability.
+``z`` is the standardised feature vector. The network's loss adds to the pointwise log-loss a
+listwise term per query, the cross-entropy between the softmax of the query's candidate logits
+and the uniform distribution over its relevant candidates (ListNet's top-one loss: Cao et al.,
+"Learning to Rank: From Pairwise Approach to Listwise Approach", ICML 2007): the log-loss anchors
+the probabilities, the listwise term the order within a query, which is what a search returns.
+The ranking term sharpens the order but shifts the probabilities; a final Platt scaling
+(``out_scale``, ``out_bias``) fitted on the top-10 hits of the fit queries aligns them again with
+how often the hits a search actually returns are relevant. That is what makes ``relativity`` a
+probability.
 
 The parameters ship as a versioned JSON file (``hybridmem/params/relevance.json``);
 ``hybridmem calibrate`` refits them from any labelled eval set, and
@@ -22,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -65,6 +71,7 @@ class RelevanceModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     out_scale: float = 1.0
     out_bias: float = 0.0
     l2: float = 1.0
+    listwise: float = 0.0
     fitted_on: list[str] = msgspec.field(default_factory=list)
     rows: int = 0
 
@@ -179,12 +186,19 @@ def fit_monotone_mlp(
     learning_rate: float = 0.01,
     l2: float = 1e-4,
     seed: int = 0,
+    groups: np.ndarray | None = None,
+    listwise: float = 0.0,
 ) -> RelevanceModel:
-    """A one-hidden-layer monotone network (tanh units) fitted by full-batch Adam on the
-    weighted log-loss, with projected steps that keep the sign constraints (Sill, "Monotonic
-    Networks", NIPS 1997; Kingma & Ba, "Adam", ICLR 2015). Deterministic for a given ``seed``.
+    """A one-hidden-layer monotone network (tanh units) fitted by full-batch Adam, with
+    projected steps that keep the sign constraints (Sill, "Monotonic Networks", NIPS 1997;
+    Kingma & Ba, "Adam", ICLR 2015). Deterministic for a given ``seed``.
+
+    The loss is the weighted mean log-loss plus ``listwise`` times the mean, over the queries
+    with a relevant candidate, of ``-mean_{i relevant} log softmax(logits of the query)_i``.
+    ``groups`` gives each row's query; a query's rows must be contiguous.
     """
     z, y, sw, mean, scale = _prepare(x, y, sample_weight)
+    listwise_grad = _listwise(groups, y, len(y)) if listwise > 0 else None
     n, d = z.shape
     sign = np.asarray(signs, dtype=np.float64)[:, None]
     rng = np.random.default_rng(seed)
@@ -198,7 +212,10 @@ def fit_monotone_mlp(
     m2 = [np.zeros_like(p) for p in params]
     for step in range(1, iterations + 1):
         h = np.tanh(z @ w1 + b1)
-        g = sw * (sigmoid(h @ w2 + b2[0]) - y) / n  # d loss / d logit
+        logit = h @ w2 + b2[0]
+        g = sw * (sigmoid(logit) - y) / n  # d loss / d logit
+        if listwise_grad is not None:
+            g = g + listwise * listwise_grad(logit)
         gh = np.outer(g, w2) * (1.0 - h * h)
         grads = [z.T @ gh + l2 * w1, gh.sum(0), h.T @ g + l2 * w2, np.array([g.sum()])]
         for i, (p, gr) in enumerate(zip(params, grads, strict=True)):
@@ -222,8 +239,32 @@ def fit_monotone_mlp(
         hidden_bias=b1.tolist(),
         output_weights=w2.tolist(),
         l2=l2,
+        listwise=listwise,
         rows=n,
     )
+
+
+def _listwise(groups: np.ndarray | None, y: np.ndarray, n: int) -> Any:
+    """The gradient (w.r.t. the logits) of the mean per-query softmax cross-entropy."""
+    if groups is None or len(groups) != n:
+        raise ValueError("a listwise loss needs one group id per row")
+    g = np.asarray(groups)
+    new = np.r_[True, g[1:] != g[:-1]]
+    starts = np.flatnonzero(new)
+    gid = np.cumsum(new) - 1
+    relevant = np.add.reduceat(y, starts)
+    if len(np.unique(g)) != len(starts):
+        raise ValueError("each group's rows must be contiguous")
+    active = (relevant > 0)[gid]
+    target = np.where(active, y / np.maximum(relevant[gid], 1.0), 0.0)
+    queries = max(1, int((relevant > 0).sum()))
+
+    def grad(logit: np.ndarray) -> np.ndarray:
+        e = np.exp(logit - np.maximum.reduceat(logit, starts)[gid])
+        p = e / np.add.reduceat(e, starts)[gid]
+        return np.where(active, p - target, 0.0) / queries
+
+    return grad
 
 
 def load_model(path: str | Path | None = None) -> RelevanceModel:

@@ -243,7 +243,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         parts.append(part)
-    model = calibration.refit(parts, hidden=args.hidden, l2=args.l2)
+    model = calibration.refit(parts, hidden=args.hidden, l2=args.l2, listwise=args.listwise)
     calibration.write_model(model, Path(args.output))
     print(f"wrote {args.output} (fitted on {', '.join(model.fitted_on)})", file=sys.stderr)
     return 0
@@ -390,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--hidden", type=int, default=16, help="units of the monotone network (0: logistic)"
     )
     ca.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the logistic regression")
+    ca.add_argument(
+        "--listwise", type=float, default=1.0, help="weight of the per-query ranking loss (0: none)"
+    )
     ca.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
     ca.add_argument("--cache", help="where built stores are kept (default ~/.cache/hybridmem)")
     ca.add_argument("--quiet", action="store_true")

@@ -67,21 +67,32 @@ def collect(engine: Engine, evalset: EvalSet, *, k: int | None = None) -> Collec
 
 
 def refit(
-    parts: Sequence[Collected], *, hidden: int = 16, l2: float = 1.0, top: int = 10
+    parts: Sequence[Collected],
+    *,
+    hidden: int = 16,
+    l2: float = 1.0,
+    listwise: float = 1.0,
+    top: int = 10,
 ) -> RelevanceModel:
-    """Fit the model on every candidate (a monotone network with ``hidden`` units, or with
-    ``hidden=0`` a sign-constrained logistic regression with L2 penalty ``l2``), then its output
-    scaling on the ``top`` hits of each query (what a search returns). Every labelled query
-    weighs the same, whatever its dataset and number of candidates."""
+    """Fit the model on every candidate (a monotone network with ``hidden`` units and a
+    ``listwise`` share of per-query ranking loss, or with ``hidden=0`` a sign-constrained
+    logistic regression with L2 penalty ``l2``), then its output scaling on the ``top`` hits of
+    each query (what a search returns). Every labelled query weighs the same, whatever its
+    dataset and number of candidates."""
     parts = [p for p in parts if len(p.y)]
     x = np.concatenate([p.x for p in parts])
     y = np.concatenate([p.y for p in parts])
     w = np.concatenate([_per_query(p.query) for p in parts])
     w *= len(w) / w.sum()  # mean 1: the penalties keep their meaning
+    groups, offset = [], 0
+    for p in parts:  # query ids restart in every part
+        groups.append(p.query + offset)
+        offset += int(p.query.max()) + 1
     if hidden > 0:
         model = fit_monotone_mlp(
-            x, y, sample_weight=w, signs=MONOTONE, features=list(FEATURES), hidden=hidden
-        )
+            x, y, sample_weight=w, signs=MONOTONE, features=list(FEATURES), hidden=hidden,
+            groups=np.concatenate(groups), listwise=listwise,
+        )  # fmt: skip
     else:
         model = fit_logistic(x, y, sample_weight=w, l2=l2, features=list(FEATURES), signs=MONOTONE)
     zs, ys = [], []
