@@ -65,6 +65,18 @@ def test_bad_parameter_files_are_clear_errors(tmp_path: Path) -> None:
         load_model(tmp_path / "missing.json")
 
 
+def test_cjk_query_terms_skip_function_characters() -> None:
+    from hybridmem.lexical import cjk_terms
+
+    assert cjk_terms("我问的是去哪里的票？", for_query=True) == ["问", "去", "里", "票"]
+    assert cjk_terms("陈伟喝咖啡", for_query=True) == [
+        "陈", "伟", "喝", "咖", "啡", "陈伟", "伟喝", "喝咖", "咖啡",
+    ]  # fmt: skip
+    # documents keep every unigram and bigram
+    assert cjk_terms("用的是") == ["用", "的", "是", "用的", "的是"]
+    assert cjk_terms("的是了", for_query=True) == []
+
+
 def test_relevance_features_hand_values() -> None:
     x = relevance_features(np.array([4.0, 0.0, 2.0]), np.array([0.5, 0.7, 0.1]), 3)
     col = {name: x[:, i] for i, name in enumerate(FEATURES)}
@@ -151,10 +163,9 @@ def test_recency_boost_moves_newer_memories_up(demo_engine: Engine, demo, tmp_pa
 
 def test_conversation_cases_of_the_demo(demo_engine: Engine, demo) -> None:
     """Identical questions asked in different conversations get their own conversation's
-    memory first. (The Chinese pair q41/q42 is not asserted: MiniLM does not separate Chinese
-    texts and the CJK bigrams of that question match an unrelated memory best; see README.)"""
+    memory first (q41/q42 in Chinese: only the query's content characters match, not 的是)."""
     by_id = {q.id: q for q in demo.queries}
-    for qid in ("q37", "q38", "q39", "q40"):
+    for qid in ("q37", "q38", "q39", "q40", "q41", "q42"):
         q = by_id[qid]
         data = demo_engine.search(q.query, user_id=q.user_id, reference_time=q.now,
                                   conversation_id=q.conversation_id)  # fmt: skip
