@@ -57,7 +57,11 @@ def index_text(row: StoredRow) -> str:
 # frequent characters of any text, so a query's match on them (or on a bigram holding one,
 # like 的是) says nothing about relevance, yet scores high wherever few Chinese texts are
 # indexed. Dropped from queries; documents keep them (their index stays unchanged).
-_CJK_STOP = frozenset("的了是在和与及也都就还又而或吗吧呢啊呀哦嘛着过个这那我你他她它们之其什么怎哪")
+_CJK_STOP = frozenset(
+    "的了是在和与及也都就还又而或"  # particles, copula, conjunctions
+    "吗吧呢啊呀哦嘛着过个这那"  # sentence particles, aspect, demonstratives
+    "我你他她它们之其什么怎哪"  # pronouns, question words
+)
 
 
 def cjk_terms(text: str, *, for_query: bool = False) -> list[str]:

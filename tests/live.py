@@ -48,7 +48,9 @@ def serve(
         settings=settings or ServerSettings(),
         extractor=extractor,
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, as uvicorn's own sockets: asyncio turns Nagle off (TCP_NODELAY) only
+    # on sockets that say so, and with Nagle on every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
