@@ -220,7 +220,17 @@ class _Api:
             raise MissingFieldError("the list of items must not be empty")
         for item in items:
             _check_user(item.user_id, grant)
-        n = await self.write(self.engine.add, items)
+
+        def add() -> int:
+            # Ids are unique across users, so an upsert could take over another user's memory:
+            # a scoped key may only replace ids its users own. Checked in the write slot, so
+            # no other write moves an id in between.
+            if not grant.unrestricted:
+                for owner in self.engine.owners([item.id for item in items]).values():
+                    grant.check(owner)
+            return self.engine.add(items)
+
+        n = await self.write(add)
         return wire.AddedItemsData(success=True, count=n, ids=[item.id for item in items])
 
     async def get_memory(self, request: Request, grant: Grant) -> Any:
@@ -299,11 +309,14 @@ class _Api:
         if ids is not None:
             if not ids:
                 raise MissingFieldError("memory_ids must not be empty")
-            if not grant.unrestricted:
-                owners = await self.read(self.engine.owners, ids)
-                for owner in owners.values():
-                    grant.check(owner, code=40306)
-            n = await self.write(self.engine.delete, ids=ids)
+
+            def delete() -> int:
+                if not grant.unrestricted:  # in the write slot: owners cannot change meanwhile
+                    for owner in self.engine.owners(ids).values():
+                        grant.check(owner, code=40306)
+                return self.engine.delete(ids=ids)
+
+            n = await self.write(delete)
         elif user_id is not None:
             _check_user(user_id, grant, code=40306)
             n = await self.write(self.engine.delete, user_id=user_id)

@@ -247,10 +247,14 @@ def test_scope_hides_other_users_items(base: str) -> None:
         403,
         40310,
     )
+    # ids are unique across users: a scoped key cannot take over another user's id by upsert
+    takeover = {"id": "eve-1", "user_id": "app1:mallory", "memory_value": "mine now"}
+    error(post(base, "/add/memory", {"memories": [takeover]}, APP1), 403, 40310)
     error(post(base, "/delete/memory", {"memory_ids": ["eve-1"]}, APP1), 403, 40306)
     error(post(base, "/delete/memory", {"user_id": "app2:eve"}, APP1), 403, 40306)
     error(post(base, "/delete/memory", {"filter": {"id": "eve-1"}}, APP1), 403, 40306)
-    assert ok(requests.get(f"{base}/get/memory/eve-1", headers=ALL, timeout=10))["id"] == "eve-1"
+    kept = ok(requests.get(f"{base}/get/memory/eve-1", headers=ALL, timeout=10))
+    assert (kept["user_id"], kept["memory_value"]) == ("app2:eve", "Eve's secret")
 
 
 @pytest.mark.parametrize(
