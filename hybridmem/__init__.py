@@ -26,6 +26,7 @@ from .errors import (
     StoreFormatError,
 )
 from .messages import MessageBatch
+from .reindex import ReindexReport
 from .types import (
     Memory,
     MemoryDetail,
@@ -62,6 +63,7 @@ __all__ = [
     "PayloadTooLargeError",
     "Preference",
     "PreferenceDetail",
+    "ReindexReport",
     "SearchData",
     "StoreClosedError",
     "StoreError",

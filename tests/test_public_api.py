@@ -31,6 +31,7 @@ def test_all_is_sorted_and_pinned() -> None:
         "PayloadTooLargeError",
         "Preference",
         "PreferenceDetail",
+        "ReindexReport",
         "SearchData",
         "StoreClosedError",
         "StoreError",
