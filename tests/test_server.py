@@ -495,6 +495,8 @@ def test_serve_cli_end_to_end_and_graceful_shutdown(tmp_path: Path, encoder: Enc
             str(keys),
             "--log-level",
             "warning",
+            "--extractor",
+            "tests.test_messages_auth:custom_extractor",
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -516,6 +518,9 @@ def test_serve_cli_end_to_end_and_graceful_shutdown(tmp_path: Path, encoder: Enc
         ok(post(base, "/add/memory", {"memories": [memory]}, headers))
         hits = ok(post(base, "/search/memory", {"query": "cat name", "user_id": "u"}, headers))
         assert hits["memory_detail_list"][0]["id"] == "k1"
+        chat = {"user_id": "u", "messages": [{"role": "user", "content": "hello"}]}
+        added = ok(post(base, "/add/message", chat, headers))  # through --extractor
+        assert added["memory_ids"] == ["x-0", "x-1"]
     finally:
         proc.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal it caught.
@@ -530,7 +535,7 @@ def test_serve_cli_end_to_end_and_graceful_shutdown(tmp_path: Path, encoder: Enc
         warnings.simplefilter("error")
         with Engine.open(store, encoder=encoder) as eng:
             assert eng.get("k1") is not None
-            assert eng.stats()["dense_vectors"] == 1
+            assert eng.stats()["dense_vectors"] == 3  # k1 and the extractor's x-0, x-1
 
 
 def _free_port() -> int:
