@@ -28,7 +28,7 @@ import msgspec
 
 from .errors import InvalidFilterError
 
-__all__ = ["FIELDS", "CompiledFilter", "compile_filter"]
+__all__ = ["FIELDS", "CompiledFilter", "compile_filter", "iso_ms"]
 
 _TEXT = "text"
 _TIME = "time"
@@ -161,14 +161,20 @@ def _epoch_ms(value: Any, path: str) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return int(when.timestamp() * 1000)
+        ms = iso_ms(value)
+        if ms is not None:
+            return ms
     raise InvalidFilterError(
         f"{path}: expected epoch milliseconds or an ISO-8601 date, got {value!r:.80}"
     )
+
+
+def iso_ms(text: str) -> int | None:
+    """An ISO-8601 date or time (``Z`` or an offset; naive = UTC) as epoch ms, else ``None``."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import msgspec
 
 from .errors import InvalidRequestError
+from .filters import iso_ms
 from .types import MAX_EPOCH_MS, Item, Memory, Message
 
 __all__ = [
@@ -77,13 +77,8 @@ def message_time(chat_time: str | None, default_ms: int) -> int:
         if not 0 <= ms <= MAX_EPOCH_MS:  # also NaN
             return default_ms
         return int(ms)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return default_ms
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(MAX_EPOCH_MS, max(0, int(when.timestamp() * 1000)))
+    ms = iso_ms(text)
+    return default_ms if ms is None else min(MAX_EPOCH_MS, max(0, ms))
 
 
 def memory_id(user_id: str, conversation_id: str | None, text: str) -> str:
