@@ -492,12 +492,11 @@ class Engine:
         lexical_path = index_path(self.directory, LEXICAL_DIR, generation)
         dense_path = index_path(self.directory, DENSE_DIR, generation)
 
-        resumed = encoded = 0
+        resumed = encoded = goal = 0
         encode_seconds = 0.0
 
         def encode(bar: Any = None) -> None:
             nonlocal encoded, encode_seconds
-            goal = store.reindex_counts()[0] - resumed
             done = encoded
 
             def step(n: int) -> None:
@@ -516,7 +515,8 @@ class Engine:
                 store.clear_reindex()
                 store.meta_set("reindex", model)
             total, resumed = store.reindex_counts()
-            bar = _bar(progress, total - resumed, "embedding")
+            goal = total - resumed  # for progress only: later passes are not recounted
+            bar = _bar(progress, goal, "embedding")
             try:
                 encode(bar)
             finally:

@@ -19,7 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import anyio
 import anyio.to_thread
@@ -43,7 +43,7 @@ from .errors import (
     PayloadTooLargeError,
 )
 from .messages import Extractor
-from .types import Message
+from .types import Message, Role
 from .validate import user_id_arg
 
 __all__ = ["ServerSettings", "create_app"]
@@ -52,7 +52,7 @@ log = logging.getLogger("hybridmem.server")
 T = TypeVar("T")
 
 _STATUS = {40001: 404, 40100: 401, 40132: 401, 40305: 413, 40306: 403, 40310: 403}
-_ROLES = ("user", "assistant", "system", "tool")
+_ROLES: tuple[str, ...] = get_args(Role)
 _MAX_TASKS = 10_000
 
 
