@@ -702,32 +702,6 @@ class Engine:
                 conversation and recency shifts in log-odds, final) as ``explain``.
         """
         self._check_open()
-        with self._serving as serving:
-            return self._search(
-                serving, query, user_id=user_id, conversation_id=conversation_id,
-                memory_limit_number=memory_limit_number, include_preference=include_preference,
-                preference_limit_number=preference_limit_number, relativity=relativity,
-                filter=filter, reference_time=reference_time, ranking=ranking,
-                query_embedding=query_embedding, explain=explain,
-            )  # fmt: skip
-
-    def _search(
-        self,
-        serving: _Serving,
-        query: str,
-        *,
-        user_id: str,
-        conversation_id: str | None,
-        memory_limit_number: int,
-        include_preference: bool,
-        preference_limit_number: int,
-        relativity: float,
-        filter: Mapping[str, Any] | None,
-        reference_time: int | None,
-        ranking: Ranking,
-        query_embedding: np.ndarray | None,
-        explain: bool,
-    ) -> SearchData:
         validate.check_search(
             query=query,
             user_id=user_id,
@@ -742,14 +716,6 @@ class Engine:
             explain=explain,
         )
         compiled = compile_filter(filter)
-        if query_embedding is not None:
-            qvec = validate.check_embeddings(np.reshape(query_embedding, (1, -1)), 1, serving.dim)[
-                0
-            ]
-        elif ranking != "bm25":
-            qvec = serving.encoder.encode_query(query)
-        else:
-            qvec = None
         now = _now_ms() if reference_time is None else reference_time
         plan: list[tuple[Kind, int]] = [("memory", memory_limit_number)]
         if include_preference:
@@ -758,26 +724,40 @@ class Engine:
             "memory": [],
             "preference": [],
         }
-        for kind, limit in plan:
-            if limit == 0:
-                continue
-            allowed = None if compiled is None else self._store.filter_docs(user_id, kind, compiled)
-            ranked = serving.retriever.search(
-                kind, user_id, query, qvec, ranking=ranking, limit=limit, allowed=allowed,
-                conversation_id=conversation_id, reference_time=now, explain=explain,
-            )  # fmt: skip
-            for i, (doc, rel) in enumerate(zip(ranked.docs.tolist(), ranked.relativity.tolist(),
-                                               strict=True)):  # fmt: skip
-                if rel < relativity:
+        # One generation of encoder and indexes for the whole search, even if a reindex
+        # switches meanwhile (it waits for us before deleting the old files).
+        with self._serving as serving:
+            if query_embedding is not None:
+                qvec = validate.check_embeddings(
+                    np.reshape(query_embedding, (1, -1)), 1, serving.dim
+                )[0]
+            elif ranking != "bm25":
+                qvec = serving.encoder.encode_query(query)
+            else:
+                qvec = None
+            for kind, limit in plan:
+                if limit == 0:
                     continue
-                parts = None
-                if explain:
-                    parts = (
-                        {k: float(v[i]) for k, v in ranked.explain.items()}
-                        if ranked.explain is not None
-                        else {ranking: rel}
-                    )
-                found[kind].append((doc, rel, parts))
+                allowed = (
+                    None if compiled is None else self._store.filter_docs(user_id, kind, compiled)
+                )
+                ranked = serving.retriever.search(
+                    kind, user_id, query, qvec, ranking=ranking, limit=limit, allowed=allowed,
+                    conversation_id=conversation_id, reference_time=now, explain=explain,
+                )  # fmt: skip
+                for i, (doc, rel) in enumerate(
+                    zip(ranked.docs.tolist(), ranked.relativity.tolist(), strict=True)
+                ):
+                    if rel < relativity:
+                        continue
+                    parts = None
+                    if explain:
+                        parts = (
+                            {k: float(v[i]) for k, v in ranked.explain.items()}
+                            if ranked.explain is not None
+                            else {ranking: rel}
+                        )
+                    found[kind].append((doc, rel, parts))
         records = self._store.items([d for hits in found.values() for d, _, _ in hits])
         memories = [
             MemoryDetail.of(records[d], _unit(r), p) for d, r, p in found["memory"] if d in records
