@@ -16,6 +16,7 @@ import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -177,6 +178,19 @@ class Store:
                 self._db.close()
                 self._db = None
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), rolled back if the block raises."""
+        with self._lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
     def meta_get(self, key: str) -> str | None:
         with self._lock:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -209,25 +223,17 @@ class Store:
     def upsert(self, items: Sequence[Item], embeddings: np.ndarray) -> int:
         """Insert or replace items (by ``id``) in one transaction; returns the last change seq."""
         vectors = np.ascontiguousarray(embeddings, dtype="<f4")
-        with self._lock:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for item, vec in zip(items, vectors, strict=True):
-                    old = db.execute(
-                        "SELECT doc, user_id FROM items WHERE id = ?", (item.id,)
-                    ).fetchone()
-                    doc = db.execute(_UPSERT_SQL, (*_columns(item), vec.tobytes())).fetchone()[0]
-                    db.execute(
-                        "INSERT INTO changes(doc, user_id) VALUES (?, ?)",
-                        (doc, old[1] if old else item.user_id),
-                    )
-                seq = self._max_seq()
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return seq
+        with self._transaction() as db:
+            for item, vec in zip(items, vectors, strict=True):
+                old = db.execute(
+                    "SELECT doc, user_id FROM items WHERE id = ?", (item.id,)
+                ).fetchone()
+                doc = db.execute(_UPSERT_SQL, (*_columns(item), vec.tobytes())).fetchone()[0]
+                db.execute(
+                    "INSERT INTO changes(doc, user_id) VALUES (?, ?)",
+                    (doc, old[1] if old else item.user_id),
+                )
+            return self._max_seq()
 
     def delete_ids(self, ids: Sequence[str]) -> int:
         """Delete items by id; returns how many existed."""
@@ -239,25 +245,18 @@ class Store:
 
     def _delete(self, column: str, values: list[str], *, messages: bool = False) -> int:
         deleted = 0
-        with self._lock:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if messages:
-                    db.execute("DELETE FROM messages WHERE user_id = ?", values)
-                for chunk in _chunks(values, 500):
-                    marks = ",".join("?" * len(chunk))
-                    where = f"{column} IN ({marks})"
-                    db.execute(
-                        f"INSERT INTO changes(doc, user_id) SELECT doc, user_id FROM items "
-                        f"WHERE {where} ORDER BY doc",
-                        chunk,
-                    )
-                    deleted += db.execute(f"DELETE FROM items WHERE {where}", chunk).rowcount
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            if messages:
+                db.execute("DELETE FROM messages WHERE user_id = ?", values)
+            for chunk in _chunks(values, 500):
+                marks = ",".join("?" * len(chunk))
+                where = f"{column} IN ({marks})"
+                db.execute(
+                    f"INSERT INTO changes(doc, user_id) SELECT doc, user_id FROM items "
+                    f"WHERE {where} ORDER BY doc",
+                    chunk,
+                )
+                deleted += db.execute(f"DELETE FROM items WHERE {where}", chunk).rowcount
         return deleted
 
     def add_messages(
@@ -279,20 +278,13 @@ class Store:
             )
             for m in messages
         ]
-        with self._lock:
-            db = self.db
+        with self._transaction() as db:
             before = db.total_changes
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(
-                    "INSERT OR IGNORE INTO messages (user_id, conversation_id, role, content, "
-                    "chat_time, create_time, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            db.executemany(
+                "INSERT OR IGNORE INTO messages (user_id, conversation_id, role, content, "
+                "chat_time, create_time, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             return db.total_changes - before
 
     def prune_changes(self, upto: int) -> None:
@@ -427,24 +419,18 @@ class Store:
         """Commit one batch of reindex embeddings (replacing older ones of the same docs)."""
         vectors = np.ascontiguousarray(embeddings, dtype="<f4")
         rows = [(d, h, v.tobytes()) for d, h, v in zip(docs, hashes, vectors, strict=True)]
-        with self._lock:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(
-                    "INSERT OR REPLACE INTO reindex_embeddings (doc, text_hash, embedding) "
-                    "VALUES (?, ?, ?)",
-                    rows,
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO reindex_embeddings (doc, text_hash, embedding) "
+                "VALUES (?, ?, ?)",
+                rows,
+            )
 
     def clear_reindex(self) -> None:
-        with self._lock:
-            self.db.execute("DELETE FROM reindex_embeddings")
-            self.db.execute("DELETE FROM meta WHERE key = 'reindex'")
+        """Forget a reindex's embeddings and target model."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM reindex_embeddings")
+            db.execute("DELETE FROM meta WHERE key = 'reindex'")
 
     def switch_embeddings(self, model: str, dim: int) -> None:
         """Make the reindex embeddings the stored ones, and ``model`` the store's, atomically.
@@ -452,32 +438,21 @@ class Store:
         Every item must have a current reindex embedding (the caller encodes the rest first,
         with writers blocked).
         """
-        with self._lock:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                missing = db.execute(
-                    "SELECT count(*) FROM items i LEFT JOIN reindex_embeddings r "
-                    "ON r.doc = i.doc AND r.text_hash = i.text_hash WHERE r.doc IS NULL"
-                ).fetchone()[0]
-                if missing:
-                    raise StoreError(f"{missing} items have no embedding from {model!r} yet")
-                db.execute(
-                    "UPDATE items SET embedding = r.embedding FROM reindex_embeddings r "
-                    "WHERE r.doc = items.doc"
-                )
-                for key, value in (("model", model), ("dim", str(dim))):
-                    db.execute(
-                        "INSERT INTO meta(key, value) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, value),
-                    )
-                db.execute("DELETE FROM reindex_embeddings")
-                db.execute("DELETE FROM meta WHERE key = 'reindex'")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            missing = db.execute(
+                "SELECT count(*) FROM items i LEFT JOIN reindex_embeddings r "
+                "ON r.doc = i.doc AND r.text_hash = i.text_hash WHERE r.doc IS NULL"
+            ).fetchone()[0]
+            if missing:
+                raise StoreError(f"{missing} items have no embedding from {model!r} yet")
+            db.execute(
+                "UPDATE items SET embedding = r.embedding FROM reindex_embeddings r "
+                "WHERE r.doc = items.doc"
+            )
+            self.meta_set("model", model)  # same connection: inside this transaction
+            self.meta_set("dim", str(dim))
+            db.execute("DELETE FROM reindex_embeddings")
+            db.execute("DELETE FROM meta WHERE key = 'reindex'")
 
     def page(
         self, user_id: str, kind: Kind, flt: CompiledFilter | None, offset: int, limit: int
