@@ -1,4 +1,4 @@
-"""Calibrated base relevance over :data:`hybridmem.fusion.FEATURES`.
+"""Calibrated base relevance over features of :data:`hybridmem.fusion.FEATURES`.
 
 Two model forms, both fitted by maximum likelihood on labelled candidates:
 
@@ -16,6 +16,12 @@ The ranking term sharpens the order but shifts the probabilities; a final Platt 
 (``out_scale``, ``out_bias``) fitted on the top-10 hits of the fit queries aligns them again with
 how often the hits a search actually returns are relevant. That is what makes ``relativity`` a
 probability.
+
+Memories and preferences are scored by models of their own (:class:`RelevanceParams`): a
+preference is usually matched by a request that shares no word with it ("suggest a dinner" /
+"I don't eat meat"), where BM25 evidence that helps memory search misleads. The preference
+model is fitted on preference-labelled queries only; a parameter file without one scores
+preferences with the memory model.
 
 The parameters ship as a versioned JSON file (``hybridmem/params/relevance.json``);
 ``hybridmem calibrate`` refits them from any labelled eval set, and
@@ -37,9 +43,10 @@ from .errors import InvalidRequestError
 __all__ = [
     "PARAMS_VERSION",
     "RelevanceModel",
+    "RelevanceParams",
     "fit_logistic",
     "fit_monotone_mlp",
-    "load_model",
+    "load_params",
     "sigmoid",
 ]
 
@@ -54,6 +61,9 @@ class RelevanceModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     network: ``v >= 0`` and each constrained feature's column of ``W`` has its sign, so the
     probability never falls as the evidence grows, while the weighting may depend on the
     query (e.g. trust BM25 less when its best score is weak).
+
+    ``features`` names the inputs, in order: columns of
+    :func:`hybridmem.fusion.relevance_features` (pick them with :func:`hybridmem.fusion.columns`).
     """
 
     version: int
@@ -84,6 +94,19 @@ class RelevanceModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.logit(x))
+
+
+class RelevanceParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The parameter file: the memory model and, if fitted, the preference model."""
+
+    memory: RelevanceModel
+    preference: RelevanceModel | None = None
+
+    def for_kind(self, kind: str) -> RelevanceModel:
+        """The model that scores items of ``kind`` (``"memory"`` or ``"preference"``)."""
+        if kind == "preference" and self.preference is not None:
+            return self.preference
+        return self.memory
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -267,27 +290,45 @@ def _listwise(groups: np.ndarray | None, y: np.ndarray, n: int) -> Any:
     return grad
 
 
-def load_model(path: str | Path | None = None) -> RelevanceModel:
-    """The shipped parameters, or those in ``path``; checked against the feature list."""
-    from .fusion import FEATURES
+def load_params(path: str | Path | None = None) -> RelevanceParams:
+    """The shipped parameters, or those in ``path``; checked against the feature list.
 
+    A file holding one bare :class:`RelevanceModel` (as ``hybridmem calibrate`` wrote before
+    preferences had a model of their own) scores both kinds with it."""
     try:
         if path is None:
             raw = resources.files("hybridmem").joinpath("params/relevance.json").read_bytes()
         else:
             raw = Path(path).read_bytes()
-        model = msgspec.json.decode(raw, type=RelevanceModel)
     except OSError as exc:
         raise InvalidRequestError(f"cannot read relevance parameters {path}: {exc}") from exc
+    try:
+        params = msgspec.json.decode(raw, type=RelevanceParams)
     except msgspec.DecodeError as exc:
-        raise InvalidRequestError(f"invalid relevance parameters {path}: {exc}") from exc
-    if model.version != PARAMS_VERSION or tuple(model.features) != FEATURES:
+        try:
+            params = RelevanceParams(memory=msgspec.json.decode(raw, type=RelevanceModel))
+        except msgspec.DecodeError:
+            raise InvalidRequestError(f"invalid relevance parameters {path}: {exc}") from exc
+    for model in (params.memory, params.preference):
+        if model is not None:
+            _check(model, path)
+    return params
+
+
+def _check(model: RelevanceModel, path: str | Path | None) -> None:
+    from .fusion import FEATURES
+
+    if (
+        model.version != PARAMS_VERSION
+        or not set(model.features) <= set(FEATURES)
+        or len(set(model.features)) != len(model.features)
+    ):
         raise InvalidRequestError(
             f"relevance parameters {path or '(shipped)'} are for features {model.features} "
             f"(version {model.version}); this hybridmem computes {list(FEATURES)} (version "
             f"{PARAMS_VERSION}). Refit them with `hybridmem calibrate`."
         )
-    n = len(FEATURES)
+    n = len(model.features)
     hidden = len(model.hidden_bias)
     linear_ok = len(model.weights) == n and not model.hidden_weights
     network_ok = (
@@ -299,4 +340,3 @@ def load_model(path: str | Path | None = None) -> RelevanceModel:
     )
     if not (len(model.mean) == len(model.scale) == n and (linear_ok or network_ok)):
         raise InvalidRequestError("relevance parameters have the wrong number of values")
-    return model

@@ -236,16 +236,34 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         with open_cached_store(
             evalset, source, loader, cache_dir=cache, model=args.model, progress=not args.quiet
         ) as eng:
-            part = calibration.collect(eng, evalset)
-        print(
-            f"{evalset.name}: {len(set(part.query.tolist()))} queries, {len(part.y)} candidates, "
-            f"{int(part.y.sum())} relevant",
-            file=sys.stderr,
-        )
-        parts.append(part)
-    model = calibration.refit(parts, hidden=args.hidden, l2=args.l2, listwise=args.listwise)
-    calibration.write_model(model, Path(args.output))
-    print(f"wrote {args.output} (fitted on {', '.join(model.fitted_on)})", file=sys.stderr)
+            for kind in ("memory", "preference"):
+                part = calibration.collect(eng, evalset, kind=kind)
+                if len(part.y):
+                    print(
+                        f"{evalset.name} ({kind}): {len(set(part.query.tolist()))} queries, "
+                        f"{len(part.y)} candidates, {int(part.y.sum())} relevant",
+                        file=sys.stderr,
+                    )
+                    parts.append(part)
+    params = calibration.refit(
+        parts,
+        hidden=args.hidden,
+        l2=args.l2,
+        listwise=args.listwise,
+        preference_hidden=args.preference_hidden,
+    )
+    calibration.write_params(params, Path(args.output))
+    pref = params.preference
+    print(
+        f"wrote {args.output} (memory model fitted on {', '.join(params.memory.fitted_on)}; "
+        + (
+            f"preference model on {', '.join(pref.fitted_on)})"
+            if pref
+            else f"fewer than {calibration.MIN_PREFERENCE_QUERIES} preference-labelled "
+            "queries: the memory model scores preferences)"
+        ),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -381,13 +399,21 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="refit the relevance model of `hybrid` from labelled datasets",
         description="DATASETS as for `bench quality`; their fit split is used (eval-set files "
-        "whole). Point EngineConfig.params_path at the output to use it.",
+        "whole). Queries labelled with memories fit the memory model; given at least 50 "
+        "labelled with preferences, preferences get a model of their own. Point "
+        "EngineConfig.params_path at the output to use it.",
     )
     ca.add_argument("datasets", nargs="+")
     ca.add_argument("--output", required=True, help="parameter file to write (JSON)")
     ca.add_argument("--split", choices=["fit", "report"], default="fit")
     ca.add_argument(
         "--hidden", type=int, default=16, help="units of the monotone network (0: logistic)"
+    )
+    ca.add_argument(
+        "--preference-hidden",
+        type=int,
+        default=0,
+        help="units of the preference model's network (0: logistic)",
     )
     ca.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the logistic regression")
     ca.add_argument(

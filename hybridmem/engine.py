@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 
 from . import validate
-from .calibrate import load_model
+from .calibrate import load_params
 from .config import DEFAULT_MODEL, EngineConfig, Ranking
 from .derived import (
     DENSE_DIR,
@@ -191,7 +191,7 @@ class Engine:
                 self._store.meta_set("model", name)
                 self._store.meta_set("dim", str(dim))
             self.dim = dim
-            self._relevance = load_model(config.params_path)
+            self._relevance = load_params(config.params_path)
             self._indexes = DerivedIndexes(
                 directory,
                 self._store,

@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = [
     "FEATURES",
     "MONOTONE",
+    "columns",
     "neighbour_max",
     "relevance_features",
     "rrf",
@@ -92,12 +95,14 @@ FEATURES: tuple[str, ...] = (
     "neighbour_bm25_rel",  # best bm25_rel of the memories stored just before / after it in the
     #                        same conversation (same-session context: evidence spans turns)
     "neighbour_cosine_gap",  # the same for cosine_gap (0 when no neighbour is a candidate)
+    "log_candidates",  # log(number of candidates): the share of relevant ones falls as the set
+    #                    grows (a user with 5 preferences against one with 500)
 )
 
 
 #: The sign each feature's weight must have so that the relevance probability never falls when
 #: the evidence grows (+1: non-negative, -1: non-positive for ranks, 0: unconstrained).
-MONOTONE: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1)
+MONOTONE: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 0)
 
 
 def _strict_rank(x: np.ndarray) -> np.ndarray:
@@ -168,5 +173,12 @@ def relevance_features(
             log_b * np.maximum(c, 0.0),
             nb_b,
             nb_c,
+            np.full(n, np.log(n)),
         ]
     )
+
+
+def columns(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The columns ``names`` (a model's features, in its order) of a
+    :func:`relevance_features` matrix."""
+    return np.asarray(x)[:, [FEATURES.index(name) for name in names]]

@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 
 from . import boosts, fusion
-from .calibrate import RelevanceModel, sigmoid
+from .calibrate import RelevanceParams, sigmoid
 from .config import EngineConfig, Ranking
 from .dense import DenseIndex
 from .lexical import LexicalIndex, empty_hits
@@ -77,12 +77,12 @@ class Retriever:
         lexical: LexicalIndex,
         dense: DenseIndex,
         config: EngineConfig,
-        model: RelevanceModel,
+        params: RelevanceParams,
     ) -> None:
         self._lexical = lexical
         self._dense = dense
         self._cfg = config
-        self._model = model
+        self._params = params
 
     def candidates(
         self,
@@ -226,9 +226,9 @@ class Retriever:
         x, conv, rec = self.features_and_shifts(
             kind, user_id, cands, conversation_id, reference_time
         )
-        model = self._model
+        model = self._params.for_kind(kind)
         # the output scaling (a, b) maps base + shifts onto the probabilities of returned hits
-        base = model.out_scale * model.logit(x) + model.out_bias
+        base = model.out_scale * model.logit(fusion.columns(x, model.features)) + model.out_bias
         conv = model.out_scale * conv
         rec = model.out_scale * rec
         final = sigmoid(base + conv + rec)

@@ -52,6 +52,39 @@ def test_cli_writes_results_table_and_plots(tmp_path: Path, cache: Path, capsys,
     assert sorted(cache.iterdir()) == stores
 
 
+def test_calibrate_cli_refits_both_models(tmp_path: Path, cache: Path, encoder, capsys) -> None:
+    """`hybridmem calibrate` on the demo (memory queries) and the preference set writes a
+    parameter file with both models, which an engine then scores with."""
+    from hybridmem import Engine, EngineConfig, Memory, Preference
+    from hybridmem.calibrate import load_params
+
+    out = tmp_path / "params.json"
+    argv = ["calibrate", str(DATA / "demo.json"), str(DATA / "preferences.json"),
+            "--output", str(out), "--cache", str(cache), "--hidden", "4", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "preference model on demo, preferences" in capsys.readouterr().err
+    params = load_params(out)
+    assert params.memory.fitted_on == ["demo"] and len(params.memory.hidden_bias) == 4
+    assert params.preference is not None and params.preference.weights  # logistic
+    config = EngineConfig(params_path=str(out))
+    with Engine.open(tmp_path / "store", encoder=encoder, config=config) as eng:
+        eng.add([
+            Preference(id="p1", user_id="u", preference="I don't eat meat."),
+            Memory(id="m1", user_id="u", memory_value="The user lives in Leeds."),
+        ])  # fmt: skip
+        data = eng.search("Suggest a dinner recipe", user_id="u")
+        assert [h.id for h in data.preference_detail_list] == ["p1"]
+        assert 0 < data.preference_detail_list[0].relativity < 1
+    # the demo alone has too few preference queries: preferences use the memory model
+    assert main([*argv[:2], *argv[3:]]) == 0
+    assert "fewer than 50 preference-labelled" in capsys.readouterr().err
+    assert load_params(out).preference is None
+    # no memory-labelled query at all is a clear error, not a traceback
+    assert main(["calibrate", str(DATA / "preferences.json"), "--output", str(out),
+                 "--cache", str(cache), "--quiet"]) == 2  # fmt: skip
+    assert "no memory-labelled query" in capsys.readouterr().err
+
+
 def test_cli_rejects_unknown_ranking_and_peer(tmp_path: Path, capsys) -> None:
     base = ["bench", "quality", str(DATA / "demo.json"), "--cache", str(tmp_path), "--quiet"]
     assert main([*base, "--ranking", "bm25,magic"]) == 2

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridmem import Engine, EngineConfig, InvalidRequestError, Memory
+from hybridmem.bench.calibration import Collected
 from hybridmem.boosts import conversation_shift, recency_shift
-from hybridmem.calibrate import fit_logistic, load_model, sigmoid
+from hybridmem.calibrate import RelevanceParams, fit_logistic, load_params, sigmoid
 from hybridmem.encoder import Encoder
-from hybridmem.fusion import FEATURES, neighbour_max, relevance_features
+from hybridmem.fusion import FEATURES, columns, neighbour_max, relevance_features
 
 DAY = 86_400_000
 
@@ -42,27 +43,44 @@ def test_fit_needs_both_classes() -> None:
 
 
 def test_shipped_parameters_load_and_match_the_features() -> None:
-    model = load_model()
-    assert tuple(model.features) == FEATURES and model.rows > 10_000
+    from hybridmem.bench.calibration import MEMORY_FEATURES
+
+    params = load_params()
+    model = params.memory
+    assert tuple(model.features) == MEMORY_FEATURES and model.rows > 10_000
     assert {"locomo", "scifact-train"} <= set(model.fitted_on)
     assert model.out_scale > 0
+    # preferences have a model of their own, fitted on preference-labelled queries only
+    pref = params.preference
+    assert pref is not None and pref.fitted_on == ["demo", "preferences"]
+    assert tuple(pref.features) == FEATURES
+    assert params.for_kind("preference") is pref and params.for_kind("memory") is model
     # the two core relevance signals push the probability up
     weak = relevance_features(np.array([1.0, 5.0]), np.array([0.1, 0.3]), 4)
     strong = relevance_features(np.array([9.0, 5.0]), np.array([0.6, 0.3]), 4)
-    assert model.predict(strong)[0] > model.predict(weak)[0]
+    for m in (model, pref):
+        assert m.predict(columns(strong, m.features))[0] > m.predict(columns(weak, m.features))[0]
 
 
 def test_bad_parameter_files_are_clear_errors(tmp_path: Path) -> None:
     bad = tmp_path / "p.json"
     bad.write_text('{"version": 1}')
     with pytest.raises(InvalidRequestError, match="invalid relevance parameters"):
-        load_model(bad)
-    other = msgspec.structs.replace(load_model(), features=["x"])
-    bad.write_bytes(msgspec.json.encode(other))
+        load_params(bad)
+    shipped = load_params()
+    other = msgspec.structs.replace(shipped.memory, features=["x"])
+    bad.write_bytes(msgspec.json.encode(RelevanceParams(memory=other)))
     with pytest.raises(InvalidRequestError, match="Refit them"):
-        load_model(bad)
+        load_params(bad)
+    bad.write_bytes(msgspec.json.encode(RelevanceParams(memory=shipped.memory, preference=other)))
+    with pytest.raises(InvalidRequestError, match="Refit them"):
+        load_params(bad)
     with pytest.raises(InvalidRequestError, match="cannot read"):
-        load_model(tmp_path / "missing.json")
+        load_params(tmp_path / "missing.json")
+    # a file of one bare model (the earlier format) scores both kinds with it
+    bad.write_bytes(msgspec.json.encode(shipped.memory))
+    old = load_params(bad)
+    assert old.memory == shipped.memory and old.for_kind("preference") == shipped.memory
 
 
 def test_cjk_query_terms_skip_function_characters() -> None:
@@ -86,6 +104,8 @@ def test_relevance_features_hand_values() -> None:
     assert col["log_rank_dense"] == pytest.approx(np.log1p([1, 0, 2]))
     assert col["log_query_terms"] == pytest.approx([np.log(4)] * 3)
     assert col["neighbour_bm25_rel"].tolist() == [0.0, 0.0, 0.0]  # no docs given
+    assert col["log_candidates"] == pytest.approx([np.log(3)] * 3)
+    assert columns(x, ["cosine", "bm25_rel"]).tolist() == [[0.5, 1.0], [0.7, 0.0], [0.1, 0.5]]
 
 
 def test_neighbour_features_use_adjacent_docs_of_the_same_conversation() -> None:
@@ -102,11 +122,13 @@ def test_neighbour_features_use_adjacent_docs_of_the_same_conversation() -> None
     st.integers(0, 40),
 )
 def test_model_output_is_a_probability(bm25: list[float], cos: float, terms: int) -> None:
-    model = load_model()
     b = np.array(bm25)
     c = np.clip(np.linspace(cos, -cos, len(b)), -1, 1)
-    p = model.predict(relevance_features(b, c, terms))
-    assert np.all((p >= 0) & (p <= 1)) and np.all(np.isfinite(p))
+    x = relevance_features(b, c, terms)
+    for kind in ("memory", "preference"):
+        model = load_params().for_kind(kind)
+        p = model.predict(columns(x, model.features))
+        assert np.all((p >= 0) & (p <= 1)) and np.all(np.isfinite(p))
 
 
 @given(st.lists(st.booleans(), max_size=20), st.floats(0, 4))
@@ -232,6 +254,45 @@ def test_explain_breaks_down_each_hit(demo_engine: Engine) -> None:
     assert set(bm25.memory_detail_list[0].explain) == {"bm25"}
 
 
+def test_preferences_are_scored_by_the_preference_model(tmp_path: Path, encoder: Encoder) -> None:
+    """Wiring: a params file whose preference model is the memory model shifted by +2 in
+    log-odds moves preference hits by exactly that, and leaves memory hits alone."""
+    from hybridmem import Preference
+
+    shipped = load_params()
+    shifted = msgspec.structs.replace(shipped.memory, out_bias=shipped.memory.out_bias + 2.0)
+    files = {
+        "memory-only": RelevanceParams(memory=shipped.memory),
+        "shifted": RelevanceParams(memory=shipped.memory, preference=shifted),
+    }
+    items = [
+        Memory(id="m1", user_id="u", memory_value="The user adopted a greyhound in May."),
+        Memory(id="m2", user_id="u", memory_value="The user's car is a blue hatchback."),
+        Preference(id="p1", user_id="u", preference="The user prefers dog-friendly hotels."),
+        Preference(id="p2", user_id="u", preference="The user dislikes spicy food."),
+    ]
+    answers = {}
+    for name, params in files.items():
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(msgspec.json.encode(params))
+        config = EngineConfig(params_path=str(path))
+        with Engine.open(tmp_path / name, encoder=encoder, config=config) as eng:
+            eng.add(items)
+            answers[name] = eng.search("Where can I stay with my dog?", user_id="u",
+                                       explain=True)  # fmt: skip
+
+    def logit(p: float) -> float:
+        return float(np.log(p / (1 - p)))
+
+    a, b = answers["memory-only"], answers["shifted"]
+    assert [h.id for h in a.memory_detail_list] == [h.id for h in b.memory_detail_list]
+    for x, y in zip(a.memory_detail_list, b.memory_detail_list, strict=True):
+        assert y.relativity == pytest.approx(x.relativity)
+    assert [h.id for h in a.preference_detail_list] == [h.id for h in b.preference_detail_list]
+    for x, y in zip(a.preference_detail_list, b.preference_detail_list, strict=True):
+        assert logit(y.explain["base"]) == pytest.approx(logit(x.explain["base"]) + 2.0)
+
+
 def test_near_duplicates_are_collapsed(tmp_path: Path, encoder: Encoder) -> None:
     text = "The user's flight to Tokyo departs on March 3rd at 9 am."
     items = [
@@ -271,44 +332,50 @@ def test_relativity_threshold_means_probability(demo_engine: Engine, demo) -> No
 def test_probability_is_monotone_in_each_relevance_feature(
     row: list[float], which: int, bump: float
 ) -> None:
-    """Stronger evidence (or a better rank) never lowers the shipped model's probability."""
+    """Stronger evidence (or a better rank) never lowers a shipped model's probability."""
     from hybridmem.fusion import MONOTONE
 
-    model = load_model()
     direction = MONOTONE[which]
     if direction == 0:
         return
     x = np.array([row])
     more = x.copy()
     more[0, which] += direction * bump  # ranks improve downwards
-    assert model.predict(more)[0] >= model.predict(x)[0] - 1e-12
+    for kind in ("memory", "preference"):
+        model = load_params().for_kind(kind)
+        stronger = model.predict(columns(more, model.features))[0]
+        assert stronger >= model.predict(columns(x, model.features))[0] - 1e-12
+
+
+def _synthetic_part(rng: np.random.Generator, name: str, n_queries: int, kind: str = "memory",
+                    signal: tuple[int, int] = (1, 3)) -> Collected:  # fmt: skip
+    """Queries of 20 candidates whose relevance follows two features (``signal``)."""
+    xs, ys, qs = [], [], []
+    for q in range(n_queries):
+        x = rng.normal(size=(20, len(FEATURES)))
+        logit = 2.0 * x[:, signal[0]] + 1.0 * x[:, signal[1]] - 3.0
+        xs.append(x)
+        ys.append((rng.random(20) < sigmoid(logit)).astype(float))
+        qs.append(np.full(20, q))
+    x = np.concatenate(xs)
+    return Collected(x=x, y=np.concatenate(ys), shift=np.zeros(len(x)),
+                     query=np.concatenate(qs), name=name, kind=kind)  # fmt: skip
 
 
 def test_sign_constrained_fit_and_output_scaling() -> None:
-    from hybridmem.bench.calibration import Collected, refit
+    from hybridmem.bench.calibration import fit_model
     from hybridmem.fusion import MONOTONE
 
     rng = np.random.default_rng(1)
-    parts = []
-    for name, n_queries in (("a", 300), ("b", 50)):
-        xs, ys, qs = [], [], []
-        for q in range(n_queries):
-            x = rng.normal(size=(20, len(FEATURES)))
-            logit = 2.0 * x[:, 1] + 1.0 * x[:, 3] - 3.0
-            xs.append(x)
-            ys.append((rng.random(20) < sigmoid(logit)).astype(float))
-            qs.append(np.full(20, q))
-        x = np.concatenate(xs)
-        parts.append(Collected(x=x, y=np.concatenate(ys), shift=np.zeros(len(x)),
-                               query=np.concatenate(qs), name=name))  # fmt: skip
-    model = refit(parts, hidden=0)
+    parts = [_synthetic_part(rng, "a", 300), _synthetic_part(rng, "b", 50)]
+    model = fit_model(parts, hidden=0)
     w = np.asarray(model.weights)
     sign = np.asarray(MONOTONE)
     assert np.all(w[sign > 0] >= 0) and np.all(w[sign < 0] <= 0)
     assert w[1] > 1.0 and w[3] > 0.5  # the true signals are found
     assert model.out_scale > 0 and model.fitted_on == ["a", "b"]
     # the monotone network finds them too, and ranks far better than chance
-    net = refit(parts, hidden=8)
+    net = fit_model(parts, hidden=8)
     x = np.concatenate([p.x for p in parts])
     y = np.concatenate([p.y for p in parts]).astype(bool)
     p = net.predict(x)
@@ -317,6 +384,26 @@ def test_sign_constrained_fit_and_output_scaling() -> None:
     hw = np.asarray(net.hidden_weights)
     assert np.all(hw[sign > 0] >= 0) and np.all(hw[sign < 0] <= 0)
     assert np.all(np.asarray(net.output_weights) >= 0)
+
+
+def test_refit_fits_a_preference_model_from_preference_queries_only() -> None:
+    from hybridmem.bench.calibration import MIN_PREFERENCE_QUERIES, refit
+
+    rng = np.random.default_rng(2)
+    memory = _synthetic_part(rng, "facts", 200)
+    # preference relevance follows other features (cosine, cosine_gap) than memory relevance
+    prefs = _synthetic_part(rng, "prefs", MIN_PREFERENCE_QUERIES, "preference", signal=(2, 3))
+    params = refit([memory, prefs], hidden=0)
+    assert params.memory.fitted_on == ["facts"] and params.preference is not None
+    assert params.preference.fitted_on == ["prefs"] and params.preference.rows == len(prefs.y)
+    w_mem, w_pref = np.asarray(params.memory.weights), np.asarray(params.preference.weights)
+    assert w_mem[1] > 1.0 and w_pref[2] > 1.0 and w_pref[2] > 3 * abs(w_pref[1])
+    # too few preference queries: the memory model scores preferences too
+    few = _synthetic_part(rng, "prefs", MIN_PREFERENCE_QUERIES - 1, "preference")
+    params = refit([memory, few], hidden=0)
+    assert params.preference is None and params.for_kind("preference") is params.memory
+    with pytest.raises(InvalidRequestError, match="no memory-labelled"):
+        refit([prefs], hidden=0)
 
 
 def _listwise_loss(logit: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
