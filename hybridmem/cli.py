@@ -250,6 +250,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         hidden=args.hidden,
         l2=args.l2,
         listwise=args.listwise,
+        seeds=args.seeds,
         preference_hidden=args.preference_hidden,
     )
     calibration.write_params(params, Path(args.output))
@@ -408,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--split", choices=["fit", "report"], default="fit")
     ca.add_argument(
         "--hidden", type=int, default=16, help="units of the monotone network (0: logistic)"
+    )
+    ca.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="average this many networks fitted from different random starts",
     )
     ca.add_argument(
         "--preference-hidden",

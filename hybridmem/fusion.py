@@ -20,6 +20,7 @@ __all__ = [
     "relevance_features",
     "rrf",
     "saturate",
+    "term_coverage",
     "top_k",
     "unit_cosine",
 ]
@@ -95,6 +96,8 @@ FEATURES: tuple[str, ...] = (
     "neighbour_bm25_rel",  # best bm25_rel of the memories stored just before / after it in the
     #                        same conversation (same-session context: evidence spans turns)
     "neighbour_cosine_gap",  # the same for cosine_gap (0 when no neighbour is a candidate)
+    "term_coverage",  # share of the query's terms (idf-weighted) that the memory contains: BM25
+    #                   rewards repeats of one term, this how many different ones match
     "log_candidates",  # log(number of candidates): the share of relevant ones falls as the set
     #                    grows (a user with 5 preferences against one with 500)
 )
@@ -102,7 +105,7 @@ FEATURES: tuple[str, ...] = (
 
 #: The sign each feature's weight must have so that the relevance probability never falls when
 #: the evidence grows (+1: non-negative, -1: non-positive for ranks, 0: unconstrained).
-MONOTONE: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 0)
+MONOTONE: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 0)
 
 
 def _strict_rank(x: np.ndarray) -> np.ndarray:
@@ -138,12 +141,14 @@ def relevance_features(
     query_terms: int,
     docs: np.ndarray | None = None,
     conversations: list[object] | None = None,
+    coverage: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``(n, len(FEATURES))`` feature matrix of one query's candidates.
 
     ``bm25`` (>= 0, 0 where a candidate matches no query term) and ``cosine`` must be known for
     every candidate (the retriever fills in the side that did not return it). ``docs`` and
     ``conversations`` (per candidate) give the neighbour features; without them those are 0.
+    ``coverage`` is :func:`term_coverage` per candidate (0 without it).
     """
     b = np.maximum(np.asarray(bm25, dtype=np.float64), 0.0)
     c = np.nan_to_num(np.asarray(cosine, dtype=np.float64), nan=0.0)
@@ -173,9 +178,29 @@ def relevance_features(
             log_b * np.maximum(c, 0.0),
             nb_b,
             nb_c,
+            np.zeros(n) if coverage is None else np.asarray(coverage, dtype=np.float64),
             np.full(n, np.log(n)),
         ]
     )
+
+
+def term_coverage(matches: np.ndarray) -> np.ndarray:
+    """Per candidate, the idf-weighted share of the query's terms it contains.
+
+    ``matches`` is a ``(terms, candidates)`` boolean matrix (term ``t`` occurs in candidate
+    ``j``). Each term weighs ``idf_t = log(1 + n / (1 + df_t))`` with ``df_t`` counted among the
+    ``n`` candidates, so a term most candidates share counts little:
+    ``coverage_j = sum_t idf_t * matches[t, j] / sum_t idf_t`` in [0, 1] -- idf-weighted
+    coordination-level matching (Salton & McGill, "Introduction to Modern Information
+    Retrieval", 1983, ch. 3; BM25 saturates each term's frequency but still sums evidence term
+    by term, so one repeated term can outscore two different ones). 0 when the query has no
+    term."""
+    m = np.asarray(matches, dtype=bool)
+    if m.ndim != 2 or m.shape[0] == 0:
+        return np.zeros(m.shape[1] if m.ndim == 2 else 0)
+    n = m.shape[1]
+    idf = np.log1p(n / (1.0 + m.sum(axis=1)))
+    return (idf @ m) / idf.sum()
 
 
 def columns(x: np.ndarray, names: Sequence[str]) -> np.ndarray:

@@ -232,6 +232,61 @@ class LexicalIndex:
             np.asarray([score for score, _ in hits], dtype=np.float32),
         )
 
+    def term_matches(
+        self,
+        kind: str,
+        user_id: str,
+        docs: np.ndarray,
+        terms: tuple[Counter[str], Counter[str]],
+    ) -> np.ndarray:
+        """Which of ``docs`` (sorted, one owner's) contain each query term: a ``(terms, docs)``
+        boolean matrix, words first, then CJK grams (``terms`` from :meth:`query_terms`).
+
+        One search per :data:`_BITS` terms: term ``i`` of a batch scores a constant ``2**i``,
+        so a hit's score is the bit set of the terms it contains (exact: sums of distinct
+        powers of two below ``2**24`` are exact in float32, Tantivy's score type)."""
+        words, grams = terms
+        fields = [("text", t) for t in words] + [("cjk", t) for t in grams]
+        out = np.zeros((len(fields), len(docs)), dtype=bool)
+        if not fields or len(docs) == 0:
+            return out
+        required = [
+            (tantivy.Occur.Must, self._const(q))
+            for q in (
+                tantivy.Query.term_query(
+                    self._schema, "owner", owner_key(kind, user_id), index_option="basic"
+                ),
+                tantivy.Query.term_set_query(self._schema, "doc", docs.tolist()),
+            )
+        ]
+        searcher = self._index.searcher()
+        for start in range(0, len(fields), _BITS):
+            batch = fields[start : start + _BITS]
+            bits = [
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.const_score_query(
+                        tantivy.Query.term_query(self._schema, f, t, index_option="basic"),
+                        float(1 << i),
+                    ),
+                )
+                for i, (f, t) in enumerate(batch)
+            ]
+            query = tantivy.Query.boolean_query(
+                [*required, (tantivy.Occur.Must, tantivy.Query.boolean_query(bits))]
+            )
+            hits = searcher.search(query, len(docs), count=False).hits
+            if not hits:
+                continue
+            found = np.asarray(
+                searcher.fast_field_values("doc", [addr for _, addr in hits]), dtype=np.int64
+            )
+            mask = np.asarray([score for score, _ in hits], dtype=np.float32).astype(np.int64)
+            cols = np.searchsorted(docs, found)
+            for i in range(len(batch)):
+                out[start + i, cols[(mask >> i) & 1 == 1]] = True
+        return out
+
     def _term(self, field: str, term: str, count: int) -> tantivy.Query:
         q = tantivy.Query.term_query(self._schema, field, term, index_option="freq")
         return q if count == 1 else tantivy.Query.boost_query(q, float(count))
@@ -245,6 +300,10 @@ class LexicalIndex:
             if self._writer is not None:
                 self._writer.wait_merging_threads()
                 self._writer = None
+
+
+#: Terms per search of :meth:`LexicalIndex.term_matches` (float32 holds 24 bits exactly).
+_BITS = 24
 
 
 def empty_hits() -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,8 @@ near-duplicates of a better hit are collapsed.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import msgspec
 import numpy as np
 
@@ -27,7 +29,8 @@ class Candidates(msgspec.Struct, frozen=True):
     """The union of both hit lists, aligned by position.
 
     ``bm25`` is 0 and ``bm25_rank`` -1 where BM25 did not return the doc; ``cosine`` is NaN and
-    ``dense_rank`` -1 where it is unknown. ``query_terms`` counts the analysed query terms.
+    ``dense_rank`` -1 where it is unknown. ``terms`` are the analysed query terms (words, CJK
+    grams) and ``query_terms`` their number.
     """
 
     docs: np.ndarray
@@ -35,6 +38,7 @@ class Candidates(msgspec.Struct, frozen=True):
     cosine: np.ndarray
     bm25_rank: np.ndarray
     dense_rank: np.ndarray
+    terms: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     query_terms: int = 0
 
 
@@ -47,7 +51,9 @@ class Ranked(msgspec.Struct, frozen=True):
 
 
 def union(
-    lex: tuple[np.ndarray, np.ndarray], den: tuple[np.ndarray, np.ndarray], query_terms: int = 0
+    lex: tuple[np.ndarray, np.ndarray],
+    den: tuple[np.ndarray, np.ndarray],
+    terms: tuple[Counter[str], Counter[str]] = (Counter(), Counter()),
 ) -> Candidates:
     """Merge two ``(docs, scores)`` lists (best first) into aligned candidate arrays."""
     docs = np.unique(np.concatenate([lex[0], den[0]]))
@@ -62,7 +68,9 @@ def union(
     bm25_rank[li] = np.arange(len(li))
     cosine[di] = den[1]
     dense_rank[di] = np.arange(len(di))
-    return Candidates(docs, bm25, cosine, bm25_rank, dense_rank, query_terms)
+    return Candidates(
+        docs, bm25, cosine, bm25_rank, dense_rank, terms, len(terms[0]) + len(terms[1])
+    )
 
 
 # Up to this many items, ``hybrid`` reads all of a user's BM25 matches in one search.
@@ -128,7 +136,7 @@ class Retriever:
             else empty_hits()
         )
         top_lex = (lex[0][:k], lex[1][:k])
-        cands = union(top_lex, den, len(terms[0]) + len(terms[1]))
+        cands = union(top_lex, den, terms)
         if not complete:
             return cands
         no_cos = np.isnan(cands.cosine)
@@ -197,9 +205,11 @@ class Retriever:
         """The candidates' feature matrix, conversation shifts and recency shifts (log-odds)."""
         cfg = self._cfg
         conv_ids, created = self._dense.context_of(kind, user_id, cands.docs)
+        matches = self._lexical.term_matches(kind, user_id, cands.docs, cands.terms)
         x = fusion.relevance_features(
-            cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids
-        )
+            cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids,
+            coverage=fusion.term_coverage(matches),
+        )  # fmt: skip
         conv = boosts.conversation_shift(
             np.array([conversation_id is not None and c == conversation_id for c in conv_ids]),
             cfg.conversation_boost,

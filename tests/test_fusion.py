@@ -1,6 +1,9 @@
 """Pure ranking maths against hand-computed values and a brute-force oracle."""
 
+import math
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,3 +48,22 @@ def test_union_aligns_both_lists() -> None:
     assert c.bm25_rank.tolist() == [1, 0, -1]
     assert c.dense_rank.tolist() == [0, -1, 1]
     assert np.isnan(c.cosine[1]) and np.allclose(c.cosine[[0, 2]], [0.9, 0.8])
+
+
+def test_term_coverage_hand_values() -> None:
+    # terms a (in 1 of 3 candidates) and b (in all 3): idf log(1 + 3/2) and log(1 + 3/4)
+    m = np.array([[True, False, False], [True, True, True]])
+    ia, ib = np.log1p(3 / 2), np.log1p(3 / 4)
+    got = fusion.term_coverage(m)
+    assert got == pytest.approx([1.0, ib / (ia + ib), ib / (ia + ib)])
+    assert fusion.term_coverage(np.zeros((0, 4), dtype=bool)).tolist() == [0.0] * 4
+
+
+@given(st.lists(st.lists(st.booleans(), min_size=5, max_size=5), min_size=1, max_size=6))
+def test_term_coverage_matches_brute_force(rows: list[list[bool]]) -> None:
+    m = np.array(rows, dtype=bool)
+    n = m.shape[1]
+    idf = [math.log(1 + n / (1 + sum(r))) for r in rows]
+    oracle = [sum(w for w, r in zip(idf, rows, strict=True) if r[j]) / sum(idf) for j in range(n)]
+    got = fusion.term_coverage(m)
+    assert got == pytest.approx(oracle) and np.all((got >= 0) & (got <= 1 + 1e-12))

@@ -133,3 +133,33 @@ def test_huge_query_does_not_raise(demo_engine: Engine) -> None:
 def test_only_stopwords_query_matches_nothing_lexically(demo_engine: Engine) -> None:
     data = demo_engine.search("the of and a", user_id="memos_user_123", ranking="bm25")
     assert data.memory_detail_list == []
+
+
+def test_term_matches_agree_with_the_analyzer(demo_engine: Engine) -> None:
+    """Which candidates hold which query term (one search per 24 terms, read from the score's
+    bits) against the analyzer run over each candidate's text; > 24 terms, words and CJK."""
+    from hybridmem.lexical import cjk_terms
+
+    retriever = demo_engine._retriever
+    lex = retriever._lexical
+    user = "memos_user_123"
+    query = (
+        "hotel travel Beijing Shanghai Chengdu city wall Forbidden conference week spring "
+        "summer hot pot ancient daughter library train flight rail airport hours "
+        "comfortable quiet historic shopping crowds trips town food peanuts coffee 咖啡 长沙"
+    )
+    terms = lex.query_terms(query, 256)
+    cands = retriever.candidates("memory", user, query, demo_engine.encode_query(query), k=50,
+                                 allowed=None, complete=True)  # fmt: skip
+    got = lex.term_matches("memory", user, cands.docs, terms)
+    assert len(terms[0]) + len(terms[1]) > 24 and got.shape == (
+        len(terms[0]) + len(terms[1]), len(cands.docs),
+    ) and got[:24].any() and got[24:].any()  # fmt: skip
+    items = demo_engine._store.items(cands.docs.tolist())
+    for j, doc in enumerate(cands.docs):
+        item = items[int(doc)]
+        text = "\n".join([item.memory_key, item.memory_value, *item.tags])
+        words, grams = set(lex._analyzer.analyze(text)), set(cjk_terms(text))
+        expected = [t in words for t in terms[0]] + [g in grams for g in terms[1]]
+        assert got[:, j].tolist() == expected, item.id
+    assert lex.term_matches("memory", user, cands.docs[:0], terms).shape == (len(expected), 0)

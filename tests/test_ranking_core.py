@@ -105,6 +105,10 @@ def test_relevance_features_hand_values() -> None:
     assert col["log_query_terms"] == pytest.approx([np.log(4)] * 3)
     assert col["neighbour_bm25_rel"].tolist() == [0.0, 0.0, 0.0]  # no docs given
     assert col["log_candidates"] == pytest.approx([np.log(3)] * 3)
+    assert col["term_coverage"].tolist() == [0.0, 0.0, 0.0]  # no coverage given
+    cov = relevance_features(np.array([4.0, 0.0]), np.array([0.5, 0.7]), 3,
+                             coverage=np.array([0.75, 0.0]))  # fmt: skip
+    assert cov[:, FEATURES.index("term_coverage")].tolist() == [0.75, 0.0]
     assert columns(x, ["cosine", "bm25_rel"]).tolist() == [[0.5, 1.0], [0.7, 0.0], [0.1, 0.5]]
 
 
@@ -404,6 +408,27 @@ def test_refit_fits_a_preference_model_from_preference_queries_only() -> None:
     assert params.preference is None and params.for_kind("preference") is params.memory
     with pytest.raises(InvalidRequestError, match="no memory-labelled"):
         refit([prefs], hidden=0)
+
+
+def test_average_networks_averages_the_logits() -> None:
+    from hybridmem.calibrate import average_networks, fit_monotone_mlp
+    from hybridmem.fusion import MONOTONE
+
+    rng = np.random.default_rng(4)
+    part = _synthetic_part(rng, "a", 40)
+    kw = {"signs": MONOTONE, "features": list(FEATURES), "hidden": 3, "iterations": 50}
+    nets = [fit_monotone_mlp(part.x, part.y, seed=s, **kw) for s in range(3)]  # type: ignore[arg-type]
+    avg = average_networks(nets)
+    assert len(avg.hidden_bias) == 9 and min(avg.output_weights) >= 0
+    expected = np.mean([n.logit(part.x) for n in nets], axis=0)
+    assert avg.logit(part.x) == pytest.approx(expected, abs=1e-9)
+    assert average_networks(nets[:1]) == nets[0]
+    linear = fit_logistic(part.x, part.y, features=list(FEATURES))
+    with pytest.raises(InvalidRequestError, match="only networks"):
+        average_networks([nets[0], linear])
+    shifted = msgspec.structs.replace(nets[1], mean=[m + 1 for m in nets[1].mean])
+    with pytest.raises(InvalidRequestError, match="share features"):
+        average_networks([nets[0], shifted])
 
 
 def _listwise_loss(logit: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:

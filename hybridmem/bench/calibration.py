@@ -14,7 +14,13 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from ..calibrate import RelevanceModel, RelevanceParams, fit_logistic, fit_monotone_mlp
+from ..calibrate import (
+    RelevanceModel,
+    RelevanceParams,
+    average_networks,
+    fit_logistic,
+    fit_monotone_mlp,
+)
 from ..engine import Engine
 from ..errors import InvalidRequestError
 from ..evalset import EvalSet
@@ -98,6 +104,7 @@ def refit(
     hidden: int = 16,
     l2: float = 1.0,
     listwise: float = 1.0,
+    seeds: int = 1,
     preference_hidden: int = 0,
     top: int = 10,
 ) -> RelevanceParams:
@@ -116,11 +123,12 @@ def refit(
     if pref_queries >= MIN_PREFERENCE_QUERIES:
         pref_model = fit_model(
             preference, features=FEATURES, hidden=preference_hidden, l2=l2, listwise=listwise,
-            top=top,
+            seeds=seeds, top=top,
         )  # fmt: skip
     memory_model = fit_model(
-        memory, features=MEMORY_FEATURES, hidden=hidden, l2=l2, listwise=listwise, top=top
-    )
+        memory, features=MEMORY_FEATURES, hidden=hidden, l2=l2, listwise=listwise, seeds=seeds,
+        top=top,
+    )  # fmt: skip
     return RelevanceParams(memory=memory_model, preference=pref_model)
 
 
@@ -131,10 +139,12 @@ def fit_model(
     hidden: int = 16,
     l2: float = 1.0,
     listwise: float = 1.0,
+    seeds: int = 1,
     top: int = 10,
 ) -> RelevanceModel:
     """Fit one model over ``features`` on every candidate of ``parts`` (a monotone network with
-    ``hidden`` units and a ``listwise`` share of per-query ranking loss, or with ``hidden=0`` a
+    ``hidden`` units and a ``listwise`` share of per-query ranking loss -- the average of
+    ``seeds`` such networks fitted from different random starts --, or with ``hidden=0`` a
     sign-constrained logistic regression with L2 penalty ``l2``), then its output scaling on the
     ``top`` hits of each query (what a search returns). Every labelled query weighs the same,
     whatever its dataset and number of candidates."""
@@ -151,10 +161,13 @@ def fit_model(
         groups.append(p.query + offset)
         offset += int(p.query.max()) + 1
     if hidden > 0:
-        model = fit_monotone_mlp(
-            x, y, sample_weight=w, signs=signs, features=features, hidden=hidden,
-            groups=np.concatenate(groups), listwise=listwise,
-        )  # fmt: skip
+        model = average_networks([
+            fit_monotone_mlp(
+                x, y, sample_weight=w, signs=signs, features=features, hidden=hidden,
+                groups=np.concatenate(groups), listwise=listwise, seed=seed,
+            )
+            for seed in range(seeds)
+        ])  # fmt: skip
     else:
         model = fit_logistic(x, y, sample_weight=w, l2=l2, features=features, signs=signs)
     zs, ys = [], []
