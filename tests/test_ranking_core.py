@@ -43,7 +43,7 @@ def test_fit_needs_both_classes() -> None:
 
 
 def test_shipped_parameters_load_and_match_the_features() -> None:
-    from hybridmem.bench.calibration import MEMORY_FEATURES
+    from hybridmem.bench.calibration import MEMORY_FEATURES, PREFERENCE_FEATURES
 
     params = load_params()
     model = params.memory
@@ -53,7 +53,7 @@ def test_shipped_parameters_load_and_match_the_features() -> None:
     # preferences have a model of their own, fitted on preference-labelled queries only
     pref = params.preference
     assert pref is not None and pref.fitted_on == ["demo", "preferences"]
-    assert tuple(pref.features) == FEATURES
+    assert tuple(pref.features) == PREFERENCE_FEATURES
     assert params.for_kind("preference") is pref and params.for_kind("memory") is model
     # the two core relevance signals push the probability up
     weak = relevance_features(np.array([1.0, 5.0]), np.array([0.1, 0.3]), 4)
@@ -400,8 +400,9 @@ def test_refit_fits_a_preference_model_from_preference_queries_only() -> None:
     params = refit([memory, prefs], hidden=0)
     assert params.memory.fitted_on == ["facts"] and params.preference is not None
     assert params.preference.fitted_on == ["prefs"] and params.preference.rows == len(prefs.y)
-    w_mem, w_pref = np.asarray(params.memory.weights), np.asarray(params.preference.weights)
-    assert w_mem[1] > 1.0 and w_pref[2] > 1.0 and w_pref[2] > 3 * abs(w_pref[1])
+    w_mem = dict(zip(params.memory.features, params.memory.weights, strict=True))
+    w_pref = dict(zip(params.preference.features, params.preference.weights, strict=True))
+    assert w_mem["bm25_rel"] > 1.0 and w_pref["cosine"] > 1.0 and "bm25_rel" not in w_pref
     # too few preference queries: the memory model scores preferences too
     few = _synthetic_part(rng, "prefs", MIN_PREFERENCE_QUERIES - 1, "preference")
     params = refit([memory, few], hidden=0)

@@ -29,6 +29,7 @@ from ..fusion import FEATURES, MONOTONE, columns
 __all__ = [
     "MEMORY_FEATURES",
     "MIN_PREFERENCE_QUERIES",
+    "PREFERENCE_FEATURES",
     "Collected",
     "collect",
     "fit_model",
@@ -89,9 +90,22 @@ def collect(
 #: The memory model's inputs: every feature but ``log_candidates``. Memory candidate sets are
 #: mostly full (K..2K), and in 5-fold cross-validation on the fit splits adding it lowered
 #: nDCG@10 (LoCoMo 0.505 -> 0.503, observations 0.680 -> 0.675, demo 0.867 -> 0.847). The
-#: preference model uses all: preference sets run from a handful to hundreds, and without it
+#: preference model uses it: preference sets run from a handful to hundreds, and without it
 #: the probabilities fitted on small users' sets do not hold on large ones.
 MEMORY_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f != "log_candidates")
+
+#: The preference model's inputs: the dense evidence and the candidate-set size. In 5-fold
+#: cross-validation on ``data/preferences.json`` the lexical features (BM25, its interaction
+#: with cosine, term coverage) added nothing to a preference's relevance (nDCG@10 0.513 without
+#: them, 0.511-0.512 with), so the preference model leaves them out: requests rarely share
+#: words with the preferences they need.
+PREFERENCE_FEATURES: tuple[str, ...] = (
+    "cosine",
+    "cosine_gap",
+    "cosine_z",
+    "log_rank_dense",
+    "log_candidates",
+)
 
 #: Fewer preference-labelled queries than this fit no preference model of their own: the
 #: memory model then scores preferences too.
@@ -113,7 +127,7 @@ def refit(
     preference parts; see :func:`fit_model`. The preference model defaults to the logistic
     form: its fit data is small, and in 5-fold cross-validation on ``data/preferences.json``
     and the demo's preference queries it ranked better than the network (nDCG@10 0.517 at
-    ``l2`` 1, 0.521 at 10, against 0.512-0.516 for 4 or 16 hidden units)."""
+    ``l2`` 1, 0.521 at 10, against 0.512-0.516 for 4 or 16 hidden units, all features)."""
     memory = [p for p in parts if p.kind == "memory" and len(p.y)]
     preference = [p for p in parts if p.kind == "preference" and len(p.y)]
     if not memory:
@@ -122,7 +136,8 @@ def refit(
     pref_model = None
     if pref_queries >= MIN_PREFERENCE_QUERIES:
         pref_model = fit_model(
-            preference, features=FEATURES, hidden=preference_hidden, l2=l2, listwise=listwise,
+            preference, features=PREFERENCE_FEATURES, hidden=preference_hidden, l2=l2,
+            listwise=listwise,
             seeds=seeds, top=top,
         )  # fmt: skip
     memory_model = fit_model(
