@@ -39,7 +39,10 @@ class Candidates(msgspec.Struct, frozen=True):
     bm25_rank: np.ndarray
     dense_rank: np.ndarray
     terms: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
-    query_terms: int = 0
+
+    @property
+    def query_terms(self) -> int:
+        return len(self.terms[0]) + len(self.terms[1])
 
 
 class Ranked(msgspec.Struct, frozen=True):
@@ -68,9 +71,7 @@ def union(
     bm25_rank[li] = np.arange(len(li))
     cosine[di] = den[1]
     dense_rank[di] = np.arange(len(di))
-    return Candidates(
-        docs, bm25, cosine, bm25_rank, dense_rank, terms, len(terms[0]) + len(terms[1])
-    )
+    return Candidates(docs, bm25, cosine, bm25_rank, dense_rank, terms)
 
 
 # Up to this many items, ``hybrid`` reads all of a user's BM25 matches in one search.
@@ -201,15 +202,22 @@ class Retriever:
         cands: Candidates,
         conversation_id: str | None,
         reference_time: int,
+        *,
+        coverage: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The candidates' feature matrix, conversation shifts and recency shifts (log-odds)."""
+        """The candidates' feature matrix, conversation shifts and recency shifts (log-odds).
+
+        ``coverage=False`` leaves ``term_coverage`` at 0 (its Tantivy searches are the costliest
+        feature; a model that does not use it need not pay for them)."""
         cfg = self._cfg
         conv_ids, created = self._dense.context_of(kind, user_id, cands.docs)
-        matches = self._lexical.term_matches(kind, user_id, cands.docs, cands.terms)
+        cov = None
+        if coverage:
+            matches = self._lexical.term_matches(kind, user_id, cands.docs, cands.terms)
+            cov = fusion.term_coverage(matches)
         x = fusion.relevance_features(
-            cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids,
-            coverage=fusion.term_coverage(matches),
-        )  # fmt: skip
+            cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids, coverage=cov
+        )
         conv = boosts.conversation_shift(
             np.array([conversation_id is not None and c == conversation_id for c in conv_ids]),
             cfg.conversation_boost,
@@ -233,10 +241,11 @@ class Retriever:
         n = len(cands.docs)
         if n == 0:
             return Ranked(np.empty(0, np.int64), np.empty(0, np.float64))
-        x, conv, rec = self.features_and_shifts(
-            kind, user_id, cands, conversation_id, reference_time
-        )
         model = self._params.for_kind(kind)
+        x, conv, rec = self.features_and_shifts(
+            kind, user_id, cands, conversation_id, reference_time,
+            coverage="term_coverage" in model.features,
+        )  # fmt: skip
         # the output scaling (a, b) maps base + shifts onto the probabilities of returned hits
         base = model.out_scale * model.logit(fusion.columns(x, model.features)) + model.out_bias
         conv = model.out_scale * conv
