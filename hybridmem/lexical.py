@@ -203,14 +203,7 @@ class LexicalIndex:
         if not clauses or k <= 0 or (allowed is not None and allowed.size == 0):
             return empty_hits()
         required = [
-            (
-                tantivy.Occur.Must,
-                self._const(
-                    tantivy.Query.term_query(
-                        self._schema, "owner", owner_key(kind, user_id), index_option="basic"
-                    )
-                ),
-            ),
+            (tantivy.Occur.Must, self._owner(kind, user_id)),
             (tantivy.Occur.Must, tantivy.Query.boolean_query(clauses)),
         ]
         if allowed is not None:
@@ -250,14 +243,10 @@ class LexicalIndex:
         out = np.zeros((len(fields), len(docs)), dtype=bool)
         if not fields or len(docs) == 0:
             return out
+        among = tantivy.Query.term_set_query(self._schema, "doc", docs.tolist())
         required = [
-            (tantivy.Occur.Must, self._const(q))
-            for q in (
-                tantivy.Query.term_query(
-                    self._schema, "owner", owner_key(kind, user_id), index_option="basic"
-                ),
-                tantivy.Query.term_set_query(self._schema, "doc", docs.tolist()),
-            )
+            (tantivy.Occur.Must, self._owner(kind, user_id)),
+            (tantivy.Occur.Must, self._const(among)),
         ]
         searcher = self._index.searcher()
         for start in range(0, len(fields), _BITS):
@@ -286,6 +275,14 @@ class LexicalIndex:
             for i in range(len(batch)):
                 out[start + i, cols[(mask >> i) & 1 == 1]] = True
         return out
+
+    def _owner(self, kind: str, user_id: str) -> tantivy.Query:
+        """Restricts a search to one owner's documents, adding nothing to the score."""
+        return self._const(
+            tantivy.Query.term_query(
+                self._schema, "owner", owner_key(kind, user_id), index_option="basic"
+            )
+        )
 
     def _term(self, field: str, term: str, count: int) -> tantivy.Query:
         q = tantivy.Query.term_query(self._schema, field, term, index_option="freq")
