@@ -137,8 +137,7 @@ def refit(
     if pref_queries >= MIN_PREFERENCE_QUERIES:
         pref_model = fit_model(
             preference, features=PREFERENCE_FEATURES, hidden=preference_hidden, l2=l2,
-            listwise=listwise,
-            seeds=seeds, top=top,
+            listwise=listwise, seeds=seeds, top=top,
         )  # fmt: skip
     memory_model = fit_model(
         memory, features=MEMORY_FEATURES, hidden=hidden, l2=l2, listwise=listwise, seeds=seeds,
