@@ -5,7 +5,10 @@ It is both what ``hybridmem ingest`` accepts and what every quality run reads::
     {"name": "demo",
      "memories": [Memory, ...], "preferences": [Preference, ...],
      "queries": [{"id", "user_id", "query", "conversation_id"?, "now"?, "relevant": [ids],
-                  "relevant_preferences"?: [ids], "kind"?}]}
+                  "relevant_preferences"?: [ids], "stale"?: [ids], "kind"?}]}
+
+``stale`` lists memories that once answered the query but were replaced by a newer one (the
+user moved, changed jobs): a search should rank every relevant memory above them.
 
 Decoding is strict; an error names the item and field (``$.queries[3].relevant``).
 """
@@ -32,6 +35,7 @@ class EvalQuery(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     now: EpochMs | None = None
     relevant: list[str] = msgspec.field(default_factory=list)
     relevant_preferences: list[str] = msgspec.field(default_factory=list)
+    stale: list[str] = msgspec.field(default_factory=list)
     kind: str | None = None
 
 
@@ -59,6 +63,7 @@ def load_evalset(path: str | Path) -> EvalSet:
         for field, ids in (
             ("relevant", q.relevant),
             ("relevant_preferences", q.relevant_preferences),
+            ("stale", q.stale),
         ):
             for rid in ids:
                 if owner.get(rid) != q.user_id:
