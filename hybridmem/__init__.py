@@ -15,8 +15,10 @@ from .errors import (
     FieldTooLongError,
     ForbiddenError,
     HybridMemError,
+    IdConflictError,
     InvalidFilterError,
     InvalidRequestError,
+    LimitExceededError,
     MissingFieldError,
     ModelMismatchError,
     NotFoundError,
@@ -24,6 +26,7 @@ from .errors import (
     StoreClosedError,
     StoreError,
     StoreFormatError,
+    StoreLockedError,
 )
 from .messages import MessageBatch
 from .reindex import ReindexReport
@@ -49,9 +52,11 @@ __all__ = [
     "FieldTooLongError",
     "ForbiddenError",
     "HybridMemError",
+    "IdConflictError",
     "IndexRebuiltWarning",
     "InvalidFilterError",
     "InvalidRequestError",
+    "LimitExceededError",
     "Memory",
     "MemoryDetail",
     "Message",
@@ -68,6 +73,7 @@ __all__ = [
     "StoreClosedError",
     "StoreError",
     "StoreFormatError",
+    "StoreLockedError",
     "__version__",
     "load_config",
 ]

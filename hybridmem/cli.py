@@ -14,10 +14,13 @@ __all__ = ["main"]
 EXIT_USAGE = 2
 
 
-def _engine(args: argparse.Namespace) -> Any:
+def _engine(args: argparse.Namespace, *, read_only: bool = False) -> Any:
+    """The store of ``args.dir``: read-only (it must exist, nothing is created or locked, and
+    it may be read while a server writes it), or for writing (created if missing; refused
+    with exit status 2 while another process writes it)."""
     from .engine import Engine
 
-    return Engine.open(args.dir, model=getattr(args, "model", None))
+    return Engine.open(args.dir, model=getattr(args, "model", None), read_only=read_only)
 
 
 def read_items(path: Path) -> list[Any]:
@@ -95,7 +98,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         flt = json.loads(args.filter) if args.filter else None
     except json.JSONDecodeError as exc:
         raise InvalidRequestError(f"--filter is not valid JSON: {exc}") from None
-    with _engine(args) as eng:
+    with _engine(args, read_only=True) as eng:
         data = eng.search(
             args.query,
             user_id=args.user,
@@ -112,11 +115,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from .errors import StoreError
-
-    if not (Path(args.dir) / "store.sqlite").exists():
-        raise StoreError(f"{args.dir} is not a hybridmem store (no store.sqlite)")
-    with _engine(args) as eng:
+    with _engine(args, read_only=True) as eng:
         print(json.dumps(eng.stats(), indent=2))
     return 0
 
@@ -124,9 +123,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .errors import StoreError
+    from .store import STORE_FILE
 
-    if not (Path(args.dir) / "store.sqlite").exists():
-        raise StoreError(f"{args.dir} is not a hybridmem store (no store.sqlite)")
+    if not (Path(args.dir) / STORE_FILE).is_file():
+        raise StoreError(f"{args.dir} is not a hybridmem store (no {STORE_FILE})")
     with Engine.open(args.dir) as eng:
         r = eng.reindex(
             model=args.model, batch_size=args.batch_size, only=args.only, progress=not args.quiet

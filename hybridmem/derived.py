@@ -27,6 +27,7 @@ from pathlib import Path
 import msgspec
 
 from .dense import DenseIndex, DenseIndexError
+from .errors import HybridMemError, StoreError
 from .lexical import LexicalIndex
 from .store import Store, StoredRow
 
@@ -114,9 +115,19 @@ class DerivedIndexes:
     """Opens, catches up, rebuilds and saves the lexical and dense indexes of one store."""
 
     def __init__(
-        self, directory: Path, store: Store, *, model: str, dim: int, heap_bytes: int
+        self,
+        directory: Path,
+        store: Store,
+        *,
+        model: str,
+        dim: int,
+        heap_bytes: int,
+        writable: bool = True,
     ) -> None:
+        """Open the indexes of ``store``; ``writable=False`` (a read-only engine) writes no file:
+        an index that must be rebuilt or caught up is built in memory instead."""
         self.directory = directory
+        self.writable = writable
         self._store = store
         self._model = model
         self._dim = dim
@@ -142,6 +153,8 @@ class DerivedIndexes:
         self.dense_generation = manifest.dense.generation if manifest else 0
         self.lexical, lex_seq = self._open_lexical(manifest)
         self.dense, self._dense_saved = self._open_dense(manifest)
+        if not writable and lex_seq < store.max_seq():  # cannot catch up on disk: in memory
+            self.lexical, lex_seq = self._rebuild_lexical()
         self._replay(lex_seq, lexical=True, dense=False)
         self._replay(self._dense_saved, lexical=False, dense=True)
         self.applied = store.max_seq()
@@ -198,12 +211,15 @@ class DerivedIndexes:
     def _rebuild_lexical(self) -> tuple[LexicalIndex, int]:
         seq = self._store.max_seq()
         path = index_path(self.directory, LEXICAL_DIR, self.lexical_generation)
-        return build_lexical(self._store, path, heap_bytes=self._heap), seq
+        return build_lexical(
+            self._store, path if self.writable else None, heap_bytes=self._heap
+        ), seq
 
     def _rebuild_dense(self) -> tuple[DenseIndex, int]:
         seq = self._store.max_seq()
         index = build_dense(self._store, self._dim)
-        save_dense(index, index_path(self.directory, DENSE_DIR, self.dense_generation), seq)
+        if self.writable:
+            save_dense(index, index_path(self.directory, DENSE_DIR, self.dense_generation), seq)
         return index, seq
 
     def _verify(self) -> None:
@@ -228,16 +244,30 @@ class DerivedIndexes:
         replay(self._store, since, self.lexical if lexical else None, self.dense if dense else None)
 
     def sync(self) -> None:
-        """Apply every store change newer than the indexes (called after each write)."""
+        """Apply every store change newer than the indexes (called after each write).
+
+        Raises:
+            StoreError: the update failed (e.g. the disk is full). The changes stay in the
+                store's log, so the next call (the next write) or the next open catches up.
+        """
         with self._lock:
             target = self._store.max_seq()
             if target == self.applied:
                 return
-            self._replay(self.applied, lexical=True, dense=True)
-            self.applied = target
-            if target - self._dense_saved >= max(_DENSE_SNAPSHOT_LAG, self.dense.count()):
-                self._save_dense()
-            self._write_manifest()
+            try:
+                self._replay(self.applied, lexical=True, dense=True)
+                self.applied = target
+                if target - self._dense_saved >= max(_DENSE_SNAPSHOT_LAG, self.dense.count()):
+                    self._save_dense()
+                self._write_manifest()
+            except HybridMemError:
+                raise
+            except Exception as exc:  # tantivy raises ValueError on I/O errors, numpy OSError
+                self.lexical.discard_pending()
+                raise StoreError(
+                    f"the write is stored in {self._store.path.name}, but updating the search "
+                    f"indexes failed ({exc}); they catch up at the next write or reopen"
+                ) from exc
 
     def _save_dense(self) -> None:
         self.dense.save(index_path(self.directory, DENSE_DIR, self.dense_generation), self.applied)
@@ -250,6 +280,8 @@ class DerivedIndexes:
         self._store.prune_changes(keep)
 
     def _write_manifest(self) -> None:
+        if not self.writable:
+            return
         write_manifest(
             self.directory,
             Manifest(
@@ -270,9 +302,19 @@ class DerivedIndexes:
                 self._write_manifest()
 
     def close(self) -> None:
+        """Save the dense snapshot and release the lexical writer (released even if the save
+        fails: the next open catches up from the store)."""
         with self._lock:
-            self.flush()
-            self.lexical.close()
+            try:
+                if self.writable:
+                    self.flush()
+            finally:
+                self.lexical.close()
+
+    @property
+    def dim(self) -> int:
+        """The dimension of the dense vectors."""
+        return self._dim
 
     @property
     def dense_saved_seq(self) -> int:
@@ -298,9 +340,9 @@ class DerivedIndexes:
 
 
 def build_lexical(
-    store: Store, path: Path, *, heap_bytes: int, reindexed: bool = False
+    store: Store, path: Path | None, *, heap_bytes: int, reindexed: bool = False
 ) -> LexicalIndex:
-    """A new lexical index in ``path`` holding every activated item."""
+    """A new lexical index in ``path`` (``None``: in memory) holding every activated item."""
     index = LexicalIndex(path, heap_bytes=heap_bytes, create=True)
     index.apply((), (row for batch in store.iter_active(reindexed=reindexed) for row in batch))
     return index

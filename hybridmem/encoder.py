@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
+from .config import DEFAULT_MODEL, EngineConfig
 from .errors import EncoderError
 
-__all__ = ["Encoder", "resolve_model_path"]
+__all__ = ["Encoder", "load_encoder", "resolve_model_path"]
 
 
 def resolve_model_path(name: str) -> str:
@@ -124,3 +124,13 @@ class Encoder:
         if not parts:
             return np.empty((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+def load_encoder(name: str, config: EngineConfig) -> Encoder:
+    """The encoder of model ``name`` set up as ``config`` says (loaded on first use)."""
+    return Encoder(
+        name,
+        device=config.device,
+        batch_size=config.encode_batch_size,
+        query_threads=config.query_threads,
+    )

@@ -8,19 +8,23 @@ Every error derives from one root, so callers can catch ``HybridMemError`` alone
     │   ├── FieldTooLongError                   user_id / conversation_id over 100 characters
     │   ├── InvalidFilterError                  unknown filter field, operator or value
     │   ├── NotFoundError                       no such memory (HTTP 404)
+    │   ├── IdConflictError                     the id belongs to another user or kind (409)
+    │   ├── LimitExceededError                  a request over a documented size bound
     │   └── PayloadTooLargeError                request body over the server's limit (HTTP 413)
     ├── AccessError                             the API key is missing or wrong (HTTP 401)
     │   └── ForbiddenError                      the key may not touch this user (HTTP 403)
     ├── StoreError                              the store on disk cannot be used as asked
     │   ├── StoreClosedError                    the engine was closed
     │   ├── StoreFormatError                    written by an incompatible hybridmem version
+    │   ├── StoreLockedError                    another engine or process writes the store
     │   └── ModelMismatchError                  built with another embedding model
     └── EncoderError                            the embedding model could not be loaded or run
 
 Each class carries ``code``: the MemOS API error code an HTTP layer answers with
 (40000 invalid parameter, 40001 data not found, 40002 required field empty, 40010/40011 id too
 long, 40100 API key required, 40132 invalid API key, 40305 input too large, 40306 delete not
-allowed, 50000 internal). 40310 (a key used for a user outside its patterns) is hybridmem's own.
+allowed, 50000 internal). hybridmem's own: 40310 (a key used for a user outside its patterns),
+40020 (an id that belongs to another user or kind), 40021 (a request over a size bound).
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ __all__ = [
     "FieldTooLongError",
     "ForbiddenError",
     "HybridMemError",
+    "IdConflictError",
     "InvalidFilterError",
     "InvalidRequestError",
+    "LimitExceededError",
     "MissingFieldError",
     "ModelMismatchError",
     "NotFoundError",
@@ -40,6 +46,7 @@ __all__ = [
     "StoreClosedError",
     "StoreError",
     "StoreFormatError",
+    "StoreLockedError",
 ]
 
 
@@ -83,6 +90,23 @@ class NotFoundError(InvalidRequestError):
     code = 40001
 
 
+class IdConflictError(InvalidRequestError):
+    """The id is taken by another user's item, or by an item of the other kind.
+
+    Ids are global (MemOS reads a memory by id alone) and an id keeps its owner and kind for
+    life: to move a memory to another user, delete it and add it anew. The message never names
+    the other user.
+    """
+
+    code = 40020
+
+
+class LimitExceededError(InvalidRequestError):
+    """A request is over a documented bound (items per add, filter size, JSON depth...)."""
+
+    code = 40021
+
+
 class PayloadTooLargeError(InvalidRequestError):
     """The request body is over the server's size limit."""
 
@@ -111,6 +135,10 @@ class StoreClosedError(StoreError):
 
 class StoreFormatError(StoreError):
     """The store was written by an incompatible version of hybridmem."""
+
+
+class StoreLockedError(StoreError):
+    """Another engine or process holds the store's writer lock (one writer per store)."""
 
 
 class ModelMismatchError(StoreError):

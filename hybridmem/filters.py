@@ -16,10 +16,15 @@ item of that kind. ``user_id`` matters only where no user is given (a delete by 
 
 The filter is compiled once to a parameterised SQL ``WHERE`` fragment over the store's ``items``
 table; the store resolves it to the user's allowed items *before* either retriever ranks them.
+
+Bounds (an :class:`InvalidFilterError` beyond them, never a database error): nesting at most
+:data:`MAX_DEPTH` levels, at most :data:`MAX_CONDITIONS` conditions and :data:`MAX_VALUES` values
+(``in`` lists included) in one filter; times between 0 and the end of year 9999; numbers finite.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -27,8 +32,17 @@ from typing import Any
 import msgspec
 
 from .errors import InvalidFilterError
+from .types import MAX_EPOCH_MS
 
-__all__ = ["FIELDS", "CompiledFilter", "compile_filter", "iso_ms"]
+__all__ = [
+    "FIELDS",
+    "MAX_CONDITIONS",
+    "MAX_DEPTH",
+    "MAX_VALUES",
+    "CompiledFilter",
+    "compile_filter",
+    "iso_ms",
+]
 
 _TEXT = "text"
 _TIME = "time"
@@ -50,8 +64,13 @@ FIELDS: dict[str, str] = {
 }
 _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _OPS = (*_COMPARE, "contains", "in")
-_MAX_DEPTH = 32
-_MAX_IN = 10_000
+#: how deep ``and``/``or`` may nest.
+MAX_DEPTH = 32
+#: conditions (``field: value`` or one operator of a field) in one filter. SQLite bounds an
+#: expression's depth (1,000), and a flat ``or`` of n conditions is n deep.
+MAX_CONDITIONS = 256
+#: values in one filter, ``in`` lists included (SQLite bounds a statement's parameters).
+MAX_VALUES = 10_000
 
 
 class CompiledFilter(msgspec.Struct, frozen=True):
@@ -74,13 +93,26 @@ def compile_filter(spec: Mapping[str, Any] | None) -> CompiledFilter | None:
     if not spec:
         return None
     params: list[Any] = []
-    sql = _node(spec, params, depth=0, path="filter")
+    budget = _Budget()
+    sql = _node(spec, params, budget, depth=0, path="filter")
     return CompiledFilter(sql=sql, params=tuple(params))
 
 
-def _node(spec: Any, params: list[Any], *, depth: int, path: str) -> str:
-    if depth > _MAX_DEPTH:
-        raise InvalidFilterError(f"{path}: nested deeper than {_MAX_DEPTH} levels")
+class _Budget:
+    """Counts a filter's conditions as it compiles, to refuse one over the bounds early."""
+
+    def __init__(self) -> None:
+        self.conditions = 0
+
+    def spend(self, path: str) -> None:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise InvalidFilterError(f"{path}: a filter holds at most {MAX_CONDITIONS} conditions")
+
+
+def _node(spec: Any, params: list[Any], budget: _Budget, *, depth: int, path: str) -> str:
+    if depth > MAX_DEPTH:
+        raise InvalidFilterError(f"{path}: nested deeper than {MAX_DEPTH} levels")
     if not isinstance(spec, Mapping) or not spec:
         raise InvalidFilterError(f"{path}: expected a non-empty object, got {spec!r:.80}")
     parts = []
@@ -88,21 +120,26 @@ def _node(spec: Any, params: list[Any], *, depth: int, path: str) -> str:
         if key in ("and", "or"):
             if not isinstance(value, list) or not value:
                 raise InvalidFilterError(f"{path}.{key}: expected a non-empty list of filters")
+            if len(value) > MAX_CONDITIONS:
+                raise InvalidFilterError(
+                    f"{path}.{key}: a filter holds at most {MAX_CONDITIONS} conditions"
+                )
             subs = [
-                _node(v, params, depth=depth + 1, path=f"{path}.{key}[{i}]")
+                _node(v, params, budget, depth=depth + 1, path=f"{path}.{key}[{i}]")
                 for i, v in enumerate(value)
             ]
             parts.append("(" + f" {key.upper()} ".join(subs) + ")")
         else:
-            parts.append(_condition(key, value, params, path=f"{path}.{key}"))
+            parts.append(_condition(key, value, params, budget, path=f"{path}.{key}"))
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
 
-def _condition(field: Any, value: Any, params: list[Any], *, path: str) -> str:
+def _condition(field: Any, value: Any, params: list[Any], budget: _Budget, *, path: str) -> str:
     if field not in FIELDS:
         known = ", ".join(sorted(FIELDS))
         raise InvalidFilterError(f"{path}: unknown filter field {field!r} (known: {known}, and/or)")
     if not isinstance(value, Mapping):
+        budget.spend(path)
         return _apply(field, "eq", value, params, path=path)
     if not value:
         raise InvalidFilterError(f"{path}: empty operator object")
@@ -110,6 +147,7 @@ def _condition(field: Any, value: Any, params: list[Any], *, path: str) -> str:
     for op, operand in value.items():
         if op not in _OPS:
             raise InvalidFilterError(f"{path}: unknown operator {op!r} (known: {', '.join(_OPS)})")
+        budget.spend(path)
         parts.append(_apply(field, op, operand, params, path=f"{path}.{op}"))
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
@@ -117,14 +155,18 @@ def _condition(field: Any, value: Any, params: list[Any], *, path: str) -> str:
 def _apply(field: str, op: str, value: Any, params: list[Any], *, path: str) -> str:
     kind = FIELDS[field]
     if op == "in":
-        if not isinstance(value, list) or not value or len(value) > _MAX_IN:
-            raise InvalidFilterError(f"{path}: 'in' needs a non-empty list (at most {_MAX_IN})")
+        if not isinstance(value, list) or not value:
+            raise InvalidFilterError(f"{path}: 'in' needs a non-empty list")
+        if len(params) + len(value) > MAX_VALUES:
+            raise InvalidFilterError(f"{path}: a filter holds at most {MAX_VALUES} values")
         values = [_scalar(kind, v, path) for v in value]
         marks = ",".join("?" * len(values))
         params.extend(values)
         if kind == _TAGS:
             return f"EXISTS (SELECT 1 FROM json_each(items.tags) AS t WHERE t.value IN ({marks}))"
         return f"items.{field} IN ({marks})"
+    if len(params) >= MAX_VALUES:
+        raise InvalidFilterError(f"{path}: a filter holds at most {MAX_VALUES} values")
     scalar = _scalar(kind, value, path)
     if op in _COMPARE:
         if kind not in (_TIME, _NUMBER):
@@ -149,8 +191,20 @@ def _scalar(kind: str, value: Any, path: str) -> Any:
     if kind == _NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidFilterError(f"{path}: expected a number, got {value!r:.80}")
-        return float(value)
-    return _epoch_ms(value, path)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise InvalidFilterError(f"{path}: expected a finite number, got {value!r:.80}")
+        return number
+    ms = _epoch_ms(value, path)
+    if not 0 <= ms <= MAX_EPOCH_MS:
+        raise InvalidFilterError(
+            f"{path}: times are epoch milliseconds between 0 and the end of year 9999, "
+            f"got {value!r:.80}"
+        )
+    return ms
 
 
 def _epoch_ms(value: Any, path: str) -> int:

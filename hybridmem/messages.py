@@ -20,9 +20,9 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from .errors import InvalidRequestError
+from .errors import HybridMemError, InvalidRequestError
 from .filters import iso_ms
-from .types import MAX_EPOCH_MS, Item, Memory, Message
+from .types import MAX_EPOCH_MS, Item, Memory, Message, Preference
 
 __all__ = [
     "Extractor",
@@ -30,6 +30,8 @@ __all__ = [
     "load_extractor",
     "memory_id",
     "message_time",
+    "private_id",
+    "run_extractor",
     "turn_memories",
 ]
 
@@ -85,6 +87,38 @@ def memory_id(user_id: str, conversation_id: str | None, text: str) -> str:
     """A content-derived id: the same text in the same user's conversation is one memory."""
     key = f"{user_id}\x1f{conversation_id or ''}\x1f{text}".encode()
     return "msg_" + hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+def private_id(item_id: str, user_id: str, kind: str, secret: str) -> str:
+    """The id a derived item takes when another user (or kind) already holds ``item_id``.
+
+    Keyed by the store's secret, so nobody can compute and take it first: a client that
+    stored an item under the id ``/add/message`` would derive for someone else's message
+    cannot make that message's memory disappear.
+    """
+    key = f"{secret}\x1f{user_id}\x1f{kind}\x1f{item_id}".encode()
+    return f"{item_id[:900]}~{hashlib.blake2b(key, digest_size=12).hexdigest()}"
+
+
+def run_extractor(extractor: Extractor, batch: MessageBatch) -> list[Item]:
+    """Run a (possibly user-supplied) extractor and check what it returns."""
+    try:
+        items = list(extractor(batch))
+    except HybridMemError:
+        raise
+    except Exception as exc:
+        raise HybridMemError(f"the message extractor failed: {exc!r}") from exc
+    for item in items:
+        if not isinstance(item, Memory | Preference):
+            raise HybridMemError(
+                f"the message extractor returned {type(item).__name__}, not Memory/Preference"
+            )
+        if item.user_id != batch.user_id:
+            raise HybridMemError(
+                f"the message extractor returned an item of user {item.user_id!r} "
+                f"for a batch of {batch.user_id!r}"
+            )
+    return items
 
 
 def turn_memories(batch: MessageBatch) -> list[Memory]:

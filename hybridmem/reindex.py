@@ -22,17 +22,46 @@ store (with an ``IndexRebuiltWarning``). Either way the store opens and answers.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeAlias
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 import numpy as np
 
-from .encoder import Encoder
+from .config import EngineConfig
+from .derived import (
+    DENSE_DIR,
+    FORMAT_VERSION,
+    LEXICAL_DIR,
+    DerivedIndexes,
+    IndexSeq,
+    Manifest,
+    build_dense,
+    build_lexical,
+    index_path,
+    replay,
+    save_dense,
+    stale_generations,
+    write_manifest,
+)
+from .encoder import Encoder, load_encoder
+from .generation import Generation
+from .locks import FairLock
+from .progress import bar
 from .store import Store
 
-__all__ = ["Only", "ReindexReport", "embed_batch", "encode_pending"]
+__all__ = [
+    "Only",
+    "ProgressFn",
+    "ReindexHost",
+    "ReindexReport",
+    "embed_batch",
+    "encode_pending",
+    "run_reindex",
+]
 
 Only: TypeAlias = Literal["lexical", "dense"]
 
@@ -104,3 +133,201 @@ def encode_pending(
         after = docs[-1]
         if on_batch is not None:
             on_batch(len(pending))
+
+
+class ReindexHost(msgspec.Struct, frozen=True, kw_only=True):
+    """What a reindex needs of the engine it runs in.
+
+    Attributes:
+        store, directory, config, lock: the engine's store, its directory and config, and its
+            write lock (held for the final switch only).
+        current: the live generation when the reindex starts.
+        make_generation: ``(model, encoder, indexes) -> Generation`` over new indexes.
+        install: makes a generation the live one (called with the lock held).
+        check_open: raises if the engine was closed meanwhile.
+        abandon: stops the engine when the store moved on but the engine could not follow.
+    """
+
+    store: Store
+    directory: Path
+    config: EngineConfig
+    lock: FairLock
+    current: Generation
+    make_generation: Callable[[str, Encoder, DerivedIndexes], Generation]
+    install: Callable[[Generation], None]
+    check_open: Callable[[], None]
+    abandon: Callable[[], None]
+
+
+class _Work(msgspec.Struct, kw_only=True):
+    """One reindex run's targets and counters."""
+
+    model: str | None  # the new model, or None to keep the store's
+    encoder: Encoder
+    dim: int
+    target: str
+    generation: int
+    do_lexical: bool
+    do_dense: bool
+    batch_size: int
+    on_progress: ProgressFn
+    encoded: int = 0
+    resumed: int = 0
+    goal: int = 0
+    encode_seconds: float = 0.0
+
+    def encode(self, store: Store, progress_bar: Any = None) -> None:
+        """Embed what has no reindex embedding yet (only when moving to a new model)."""
+        done = self.encoded
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress_bar is not None:
+                progress_bar.update(n)
+            self.on_progress("encode", done, self.goal)
+
+        n, secs = encode_pending(store, self.encoder, batch_size=self.batch_size, on_batch=step)
+        self.encoded += n
+        self.encode_seconds += secs
+
+
+def run_reindex(
+    host: ReindexHost,
+    *,
+    model: str | None,
+    batch_size: int,
+    only: Only | None,
+    progress: bool,
+    on_progress: ProgressFn,
+) -> ReindexReport:
+    """Rebuild the indexes of ``host``'s store (see the module docstring for the phases)."""
+    started = time.perf_counter()
+    store, old = host.store, host.current.indexes
+    encoder, target = host.current.encoder, host.current.model
+    if model is not None:
+        encoder, target = load_encoder(model, host.config), model
+    work = _Work(
+        model=model,
+        encoder=encoder,
+        dim=encoder.dim if model is not None else old.dim,  # loads a new model: fails here
+        target=target,
+        generation=max(old.lexical_generation, old.dense_generation) + 1,
+        do_lexical=only != "dense",
+        do_dense=only != "lexical",
+        batch_size=batch_size,
+        on_progress=on_progress,
+    )
+    live = {LEXICAL_DIR: old.lexical_generation, DENSE_DIR: old.dense_generation}
+    for path in stale_generations(host.directory, live):  # an interrupted reindex's
+        shutil.rmtree(path, ignore_errors=True)
+    if model is not None:
+        if store.meta_get("reindex") != model:  # another target before: start over
+            store.clear_reindex()
+            store.meta_set("reindex", model)
+        total, work.resumed = store.reindex_counts()
+        work.goal = total - work.resumed  # for progress only: later passes are not recounted
+        progress_bar = bar(progress, work.goal, "embedding")
+        try:
+            work.encode(store, progress_bar)
+        finally:
+            if progress_bar is not None:
+                progress_bar.close()
+    fresh = _build_and_switch(host, work)
+    # Searches that started on the old generation finish before its files go.
+    host.current.users.wait_idle(timeout=30.0)
+    for name, on, gen in (
+        (LEXICAL_DIR, work.do_lexical, old.lexical_generation),
+        (DENSE_DIR, work.do_dense, old.dense_generation),
+    ):
+        if on:
+            shutil.rmtree(index_path(host.directory, name, gen), ignore_errors=True)
+    seconds = time.perf_counter() - started
+    items = store.reindex_counts()[0]
+    return ReindexReport(
+        model=target,
+        dim=work.dim,
+        items=items,
+        encoded=work.encoded,
+        resumed=work.resumed,
+        lexical_generation=fresh.lexical_generation,
+        dense_generation=fresh.dense_generation,
+        seconds=seconds,
+        encode_seconds=work.encode_seconds,
+        items_per_second=(work.encoded if model is not None else items) / max(seconds, 1e-9),
+    )
+
+
+def _build_and_switch(host: ReindexHost, work: _Work) -> DerivedIndexes:
+    """Build the next generation beside the live one, then switch to it with writers blocked.
+
+    Returns the new indexes. On failure the new directories are removed and the old
+    generation keeps serving, unless the store had already switched (then the engine stops:
+    reopening rebuilds whatever the manifest does not match)."""
+    store, old = host.store, host.current.indexes
+    lexical_path = index_path(host.directory, LEXICAL_DIR, work.generation)
+    dense_path = index_path(host.directory, DENSE_DIR, work.generation)
+    reindexed = work.model is not None
+    with host.lock:
+        since = store.max_seq()  # the build reflects at least this; later changes replay
+        old.retain_from = since
+    new_lexical = None
+    switched = False
+    try:
+        if reindexed:
+            work.encode(store)  # items written while the first pass ran
+        work.on_progress("build", 0, 1)
+        if work.do_lexical:
+            new_lexical = build_lexical(
+                store, lexical_path, heap_bytes=host.config.writer_heap_bytes
+            )
+        new_dense = build_dense(store, work.dim, reindexed=reindexed) if work.do_dense else None
+        work.on_progress("switch", 0, 1)
+        with host.lock:
+            host.check_open()
+            if reindexed:
+                work.encode(store)  # items written while the indexes were built
+            replay(store, since, new_lexical, new_dense, reindexed=reindexed)
+            seq = store.max_seq()
+            if new_dense is not None:
+                save_dense(new_dense, dense_path, seq)
+            if new_lexical is not None:
+                new_lexical.close()
+            if reindexed:
+                store.switch_embeddings(work.target, work.dim)
+            switched = True
+            write_manifest(host.directory, _manifest(old, work, seq))
+            old.release()
+            fresh = DerivedIndexes(
+                host.directory, store, model=work.target, dim=work.dim,
+                heap_bytes=host.config.writer_heap_bytes,
+            )  # fmt: skip
+            host.install(host.make_generation(work.target, work.encoder, fresh))
+            work.on_progress("switch", 1, 1)
+            return fresh
+    except BaseException:
+        old.retain_from = None
+        if new_lexical is not None:
+            new_lexical.close()
+        if switched:
+            host.abandon()
+            raise
+        for path in (lexical_path, dense_path):
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+def _manifest(old: DerivedIndexes, work: _Work, seq: int) -> Manifest:
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        model=work.target,
+        dim=work.dim,
+        store_seq=seq,
+        lexical=IndexSeq(
+            seq=seq, generation=work.generation if work.do_lexical else old.lexical_generation
+        ),
+        dense=IndexSeq(
+            seq=seq if work.do_dense else old.dense_saved_seq,
+            generation=work.generation if work.do_dense else old.dense_generation,
+        ),
+    )

@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any, TypeVar, get_args
 
 import anyio
@@ -38,6 +39,7 @@ from .errors import (
     ForbiddenError,
     HybridMemError,
     InvalidRequestError,
+    LimitExceededError,
     MissingFieldError,
     NotFoundError,
     PayloadTooLargeError,
@@ -51,7 +53,15 @@ __all__ = ["ServerSettings", "create_app"]
 log = logging.getLogger("hybridmem.server")
 T = TypeVar("T")
 
-_STATUS = {40001: 404, 40100: 401, 40132: 401, 40305: 413, 40306: 403, 40310: 403}
+_STATUS = {
+    40001: 404,
+    40020: 409,
+    40100: 401,
+    40132: 401,
+    40305: 413,
+    40306: 403,
+    40310: 403,
+}
 _ROLES: tuple[str, ...] = get_args(Role)
 _MAX_TASKS = 10_000
 
@@ -63,12 +73,15 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         prefix: where the API is mounted (MemOS cloud: ``/api/openmem/v1``).
         max_body_bytes: larger request bodies get HTTP 413 (code 40305).
         search_threads: searches and reads served at once.
+        write_threads: write requests in flight at once (the engine applies their chunks in
+            turn).
         default_memory_limit: ``memory_limit_number`` when a request leaves it out (MemOS: 6).
     """
 
     prefix: Annotated[str, Meta(pattern="^/")] = "/api/openmem/v1"
     max_body_bytes: Annotated[int, Meta(ge=1)] = 1 << 20
     search_threads: Annotated[int, Meta(ge=1, le=1024)] = 8
+    write_threads: Annotated[int, Meta(ge=1, le=64)] = 4
     default_memory_limit: Annotated[int, Meta(ge=0, le=1000)] = 6
 
 
@@ -105,7 +118,9 @@ class _Api:
         self.settings = settings
         self.extractor = extractor
         self.readers = anyio.CapacityLimiter(settings.search_threads)
-        self.writer = anyio.CapacityLimiter(1)
+        # The engine serialises writes chunk by chunk (fairly), so several write requests may
+        # be in flight: a small add is not queued behind the whole of a big one.
+        self.writer = anyio.CapacityLimiter(settings.write_threads)
         # task ids of recent /add/message calls (they complete before answering), newest last
         self.tasks: OrderedDict[str, None] = OrderedDict()
 
@@ -178,8 +193,13 @@ class _Api:
         users = [req.user_id] if isinstance(req.user_id, str) else req.user_id
         if not users:
             raise MissingFieldError("user_id must not be empty")
+        if len(users) > wire.MAX_USERS:
+            raise LimitExceededError(f"at most {wire.MAX_USERS} user ids per request")
+        if len(req.messages) > wire.MAX_MESSAGES:
+            raise LimitExceededError(f"at most {wire.MAX_MESSAGES} messages per request")
         for user in users:
             _check_user(user, grant)
+        wire.check_depth(req.info, "info")
         messages = [_message(i, m) for i, m in enumerate(req.messages)]
         results = []
         for user in users:
@@ -221,16 +241,11 @@ class _Api:
         for item in items:
             _check_user(item.user_id, grant)
 
-        def add() -> int:
-            # Ids are unique across users, so an upsert could take over another user's memory:
-            # a scoped key may only replace ids its users own. Checked in the write slot, so
-            # no other write moves an id in between.
-            if not grant.unrestricted:
-                for owner in self.engine.owners([item.id for item in items]).values():
-                    grant.check(owner)
-            return self.engine.add(items)
-
-        n = await self.write(add)
+        if len(items) > wire.MAX_ITEMS:
+            raise LimitExceededError(f"at most {wire.MAX_ITEMS} items per request")
+        # Ids are global and keep their owner: the store refuses (IdConflictError, 409) an
+        # upsert of an id another user holds, so a key cannot take over anyone's memory.
+        n = await self.write(self.engine.add, items)
         return wire.AddedItemsData(success=True, count=n, ids=[item.id for item in items])
 
     async def get_memory(self, request: Request, grant: Grant) -> Any:
@@ -310,13 +325,14 @@ class _Api:
             if not ids:
                 raise MissingFieldError("memory_ids must not be empty")
 
-            def delete() -> int:
-                if not grant.unrestricted:  # in the write slot: owners cannot change meanwhile
-                    for owner in self.engine.owners(ids).values():
-                        grant.check(owner, code=40306)
-                return self.engine.delete(ids=ids)
-
-            n = await self.write(delete)
+            if len(ids) > wire.MAX_IDS:
+                raise LimitExceededError(f"at most {wire.MAX_IDS} memory_ids per request")
+            # the key's access to each stored owner is checked in the delete's own transaction
+            n = await self.write(
+                self.engine.delete,
+                ids=ids,
+                check_owner=None if grant.unrestricted else partial(grant.check, code=40306),
+            )
         elif user_id is not None:
             _check_user(user_id, grant, code=40306)
             n = await self.write(self.engine.delete, user_id=user_id)
@@ -409,9 +425,10 @@ def create_app(
         try:
             yield
         finally:
-            # uvicorn has let requests in flight finish; wait for a write still running.
-            async with api.writer:
-                await anyio.to_thread.run_sync(engine.close)
+            # uvicorn has let requests in flight finish; wait for any write still running.
+            for _ in range(settings.write_threads):
+                await api.writer.acquire_on_behalf_of(object())
+            await anyio.to_thread.run_sync(engine.close)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
+from .errors import FieldTooLongError, InvalidRequestError, LimitExceededError, MissingFieldError
 from .types import Memory, MessageDetail, Preference, SearchData
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "SearchMemoryRequest",
     "StatusData",
     "WireMessage",
+    "check_depth",
     "decode",
     "openapi",
 ]
@@ -43,6 +44,14 @@ T = TypeVar("T")
 
 #: MemOS caps /get/memory pages and /get/message lists at 50.
 MAX_PAGE_SIZE = 50
+#: bounds of one request (HTTP 400, code 40021, beyond them): memories or preferences per
+#: /add/memory or /add/preference, messages and user ids per /add/message, ids per delete,
+#: nesting of free-form JSON objects (``info``; ``filter`` has bounds of its own).
+MAX_ITEMS = 1_000
+MAX_MESSAGES = 10_000
+MAX_USERS = 100
+MAX_IDS = 10_000
+MAX_DEPTH = 32
 
 
 class Envelope(msgspec.Struct, Generic[T], kw_only=True):
@@ -221,6 +230,21 @@ def decode(body: bytes, kind: type[T]) -> T:
         raise InvalidRequestError(text) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequestError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise LimitExceededError("the body's JSON is nested too deeply") from None
+
+
+def check_depth(value: Any, name: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse free-form JSON nested deeper than ``limit`` (it reaches code that recurses)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise LimitExceededError(f"{name} is nested deeper than {limit} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------
@@ -257,10 +281,12 @@ OPERATIONS: tuple[Operation, ...] = (
 )  # fmt: skip
 
 _ERRORS = {
-    "400": "Invalid parameter (40000), required field empty (40002), id too long (40010/40011)",
+    "400": "Invalid parameter (40000), required field empty (40002), id too long "
+    "(40010/40011), request over a size bound (40021)",
     "401": "Missing (40100) or invalid (40132) API key",
     "403": "The key may not access this user (40310; 40306 for a delete)",
     "404": "No such memory (40001)",
+    "409": "The id belongs to another user's item or to an item of the other kind (40020)",
     "413": "Body over the size limit (40305)",
     "500": "Internal error (50000); the message carries a request id",
 }

@@ -8,7 +8,14 @@ import msgspec
 import numpy as np
 import pytest
 
-from hybridmem import Engine, Memory, ModelMismatchError, Preference, StoreClosedError
+from hybridmem import (
+    Engine,
+    IdConflictError,
+    Memory,
+    ModelMismatchError,
+    Preference,
+    StoreClosedError,
+)
 from hybridmem.encoder import Encoder
 
 from .corpus import SMALL
@@ -57,8 +64,14 @@ def test_only_activated_items_are_returned(engine: Engine) -> None:
     assert ids(engine.search("cat Miso", user_id="u1", ranking="bm25")) == ["m1"]
 
 
-def test_moving_an_item_to_another_user(engine: Engine) -> None:
-    engine.add([msgspec.structs.replace(SMALL[0], user_id="u3")])
+def test_an_id_keeps_its_owner_and_moves_by_delete_and_add(engine: Engine) -> None:
+    moved = msgspec.structs.replace(SMALL[0], user_id="u3")
+    with pytest.raises(IdConflictError) as err:
+        engine.add([moved])
+    assert "u1" not in str(err.value) and err.value.code == 40020
+    assert ids(engine.search("cat Miso", user_id="u1"))[0] == "m1"  # u1 keeps the memory
+    assert engine.delete(ids=["m1"]) == 1
+    engine.add([moved])
     assert "m1" not in ids(engine.search("cat Miso", user_id="u1", memory_limit_number=10))
     assert ids(engine.search("cat Miso", user_id="u3")) == ["m1"]
 

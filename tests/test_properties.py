@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -135,31 +136,35 @@ def test_only_stopwords_query_matches_nothing_lexically(demo_engine: Engine) -> 
     assert data.memory_detail_list == []
 
 
-def test_term_matches_agree_with_the_analyzer(demo_engine: Engine) -> None:
-    """Which candidates hold which query term (one search per 24 terms, read from the score's
-    bits) against the analyzer run over each candidate's text; > 24 terms, words and CJK."""
-    from hybridmem.lexical import cjk_terms
+def test_term_matches_agree_with_the_analyzer(tmp_path: Path, demo) -> None:
+    """Which docs hold which query term (one search per 24 terms, read from the score's bits)
+    against the analyzer run over each doc's text; > 24 terms, words and CJK."""
+    from hybridmem.lexical import LexicalIndex, cjk_terms, index_text
+    from hybridmem.store import StoredRow
 
-    retriever = demo_engine._retriever
-    lex = retriever._lexical
     user = "memos_user_123"
+    rows = [
+        StoredRow(doc=i, kind="memory", user_id=m.user_id, status="activated", item=m,
+                  embedding=None)
+        for i, m in enumerate(demo.memories)
+    ]  # fmt: skip
+    lex = LexicalIndex(None, heap_bytes=15_000_000, create=True)
+    lex.apply((), rows)
     query = (
         "hotel travel Beijing Shanghai Chengdu city wall Forbidden conference week spring "
         "summer hot pot ancient daughter library train flight rail airport hours "
         "comfortable quiet historic shopping crowds trips town food peanuts coffee 咖啡 长沙"
     )
     terms = lex.query_terms(query, 256)
-    cands = retriever.candidates("memory", user, query, demo_engine.encode_query(query), k=50,
-                                 allowed=None, complete=True)  # fmt: skip
-    got = lex.term_matches("memory", user, cands.docs, terms)
+    mine = [r for r in rows if r.user_id == user]
+    docs = np.array([r.doc for r in mine], dtype=np.int64)
+    got = lex.term_matches("memory", user, docs, terms)
     assert len(terms[0]) + len(terms[1]) > 24 and got.shape == (
-        len(terms[0]) + len(terms[1]), len(cands.docs),
+        len(terms[0]) + len(terms[1]), len(docs),
     ) and got[:24].any() and got[24:].any()  # fmt: skip
-    items = demo_engine._store.items(cands.docs.tolist())
-    for j, doc in enumerate(cands.docs):
-        item = items[int(doc)]
-        text = "\n".join([item.memory_key, item.memory_value, *item.tags])
-        words, grams = set(lex._analyzer.analyze(text)), set(cjk_terms(text))
+    for j, row in enumerate(mine):
+        text = index_text(row)
+        words, grams = set(lex.analyze(text)), set(cjk_terms(text))
         expected = [t in words for t in terms[0]] + [g in grams for g in terms[1]]
-        assert got[:, j].tolist() == expected, item.id
-    assert lex.term_matches("memory", user, cands.docs[:0], terms).shape == (len(expected), 0)
+        assert got[:, j].tolist() == expected, row.item.id
+    assert lex.term_matches("memory", user, docs[:0], terms).shape == (len(expected), 0)

@@ -153,13 +153,18 @@ def test_garbage_store_file_is_a_store_error(tmp_path: Path, encoder: Encoder) -
 
 
 def test_second_writer_gets_a_clear_error(store, encoder: Encoder) -> None:
-    from hybridmem import StoreError
+    from hybridmem import StoreError, StoreLockedError
 
     path, _ = store
     with Engine.open(path, encoder=encoder) as first:
         first.add([Memory(id="w", user_id="u1", memory_value="first writer")])
-        with Engine.open(path, encoder=encoder) as second:  # reading is fine
+        with pytest.raises(StoreLockedError, match="another engine or process"):
+            Engine.open(path, encoder=encoder)  # refused before it reads or rebuilds anything
+        with Engine.open(path, encoder=encoder, read_only=True) as second:  # reading is fine
             assert second.get("w") is not None
-            with pytest.raises(StoreError, match="another engine or process"):
+            assert [m.id for m in second.search("first writer", user_id="u1").memory_detail_list][
+                :1
+            ] == ["w"]
+            with pytest.raises(StoreError, match="read-only"):
                 second.add([Memory(id="w2", user_id="u1", memory_value="second writer")])
-            assert second.get("w2") is None  # refused before anything was written
+            assert second.get("w2") is None

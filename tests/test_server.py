@@ -247,9 +247,11 @@ def test_scope_hides_other_users_items(base: str) -> None:
         403,
         40310,
     )
-    # ids are unique across users: a scoped key cannot take over another user's id by upsert
+    # ids are unique across users: a scoped key cannot take over another user's id by upsert,
+    # nor learn whose it is
     takeover = {"id": "eve-1", "user_id": "app1:mallory", "memory_value": "mine now"}
-    error(post(base, "/add/memory", {"memories": [takeover]}, APP1), 403, 40310)
+    refused = error(post(base, "/add/memory", {"memories": [takeover]}, APP1), 409, 40020)
+    assert "eve" not in refused.replace("eve-1", "")
     error(post(base, "/delete/memory", {"memory_ids": ["eve-1"]}, APP1), 403, 40306)
     error(post(base, "/delete/memory", {"user_id": "app2:eve"}, APP1), 403, 40306)
     error(post(base, "/delete/memory", {"filter": {"id": "eve-1"}}, APP1), 403, 40306)

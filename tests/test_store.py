@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from hybridmem import IdConflictError
 from hybridmem.store import Store
 from hybridmem.types import Memory, Preference
 
@@ -26,17 +28,24 @@ def test_iter_active_visits_every_row_once_in_owner_order(tmp_path: Path) -> Non
     store.close()
 
 
-def test_change_log_records_previous_owner(tmp_path: Path) -> None:
+def test_change_log_and_ids_that_keep_their_owner(tmp_path: Path) -> None:
     store = Store(tmp_path)
     vec = np.ones((1, 4), np.float32)
     s1 = store.upsert([Memory(id="a", user_id="u1", memory_value="x")], vec)
-    s2 = store.upsert([Memory(id="a", user_id="u2", memory_value="x")], vec)
+    for other in (
+        Memory(id="a", user_id="u2", memory_value="x"),  # another user
+        Preference(id="a", user_id="u1", preference="x"),  # another kind
+    ):
+        with pytest.raises(IdConflictError):
+            store.upsert([Memory(id="b", user_id="u1", memory_value="y"), other], np.ones((2, 4)))
+    assert store.get("b") is None and store.max_seq() == s1  # refused whole
+    s2 = store.upsert([Memory(id="a", user_id="u1", memory_value="z")], vec)
     assert s2 == s1 + 1
     changes, newest = store.changes_since(s1)
-    assert newest == s2 and [u for _, u in changes] == ["u1"]  # moved away from u1
-    assert store.delete_user("u2") == 1
+    assert newest == s2 and [u for _, u in changes] == ["u1"]
+    assert store.delete_user("u1") == 1
     changes, newest = store.changes_since(s2)
-    assert [u for _, u in changes] == ["u2"] and newest == s2 + 1
+    assert [u for _, u in changes] == ["u1"] and newest == s2 + 1
     store.prune_changes(newest)
     assert store.min_change_seq() == newest + 1
     store.close()
@@ -59,9 +68,7 @@ def test_activated_count_follows_every_kind_of_write(tmp_path: Path) -> None:
     vec = np.ones((1, 4), np.float32)
 
     def truth() -> int:
-        return store.db.execute("SELECT count(*) FROM items WHERE status = 'activated'").fetchone()[
-            0
-        ]
+        return store.stats()["activated"]
 
     store.upsert(items(5), np.ones((5, 4), np.float32))
     store.upsert([Memory(id="m1", user_id="u1", memory_value="x", status="archived")], vec)

@@ -56,27 +56,22 @@ def collect(
     ``relevant_preferences`` for ``"preference"``), described by ``FEATURES``."""
     if kind not in ("memory", "preference"):
         raise ValueError(f"kind must be 'memory' or 'preference', not {kind!r}")
-    retriever = engine._retriever  # the engine's own candidate generation
     k = k or engine.config.candidate_k
     xs, ys, shifts, qs = [], [], [], []
     for qi, q in enumerate(evalset.queries):
         relevant = set(q.relevant_preferences if kind == "preference" else q.relevant)
         if not relevant:
             continue
-        cands = retriever.candidates(
-            kind, q.user_id, q.query, engine.encode_query(q.query),
-            k=k, allowed=None, complete=True,
+        found = engine.candidate_features(
+            q.query, user_id=q.user_id, kind=kind,  # type: ignore[arg-type]
+            conversation_id=q.conversation_id, reference_time=q.now or 0, k=k,
         )  # fmt: skip
-        if len(cands.docs) == 0:
+        if not found.ids:
             continue
-        items = engine._store.items(cands.docs.tolist())
-        x, conv, rec = retriever.features_and_shifts(
-            kind, q.user_id, cands, q.conversation_id, q.now or 0
-        )
-        xs.append(x)
-        shifts.append(conv + rec)
-        ys.append(np.array([items[int(d)].id in relevant for d in cands.docs], dtype=np.float64))
-        qs.append(np.full(len(cands.docs), qi))
+        xs.append(found.features)
+        shifts.append(found.conversation + found.recency)
+        ys.append(np.array([i in relevant for i in found.ids], dtype=np.float64))
+        qs.append(np.full(len(found.ids), qi))
     return Collected(
         x=np.concatenate(xs) if xs else np.empty((0, len(FEATURES))),
         y=np.concatenate(ys) if ys else np.empty(0),
