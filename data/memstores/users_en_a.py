@@ -1295,3 +1295,118 @@ _q04 = [
 U("ms_en_04", "fit",
   "Tahlia Brooks, 20, environmental science student at UNSW in Sydney from Dubbo; barista turned lab assistant, moved Kensington -> Randwick, coeliac since 2025",
   _c04, _f04, _p04, _q04)
+
+
+# ---------------------------------------------------------------------------------------------
+# ms_en_05: Rosa Delgado, 47, owns a small breakfast-and-lunch restaurant in Austin; a new head
+# cook, a new POS, Sunday brunch added.
+# ---------------------------------------------------------------------------------------------
+
+_c05 = [
+    C("c01", "2025-03-04",
+      ("21:50", "hi, Rosa here. I own a little breakfast and lunch place on East Cesar Chavez, Comal y Cafecito, 40 seats. I need help with the business side, I'm drowning",
+       "Hi Rosa! Happy to help with the business side — costs, staffing, menus, reviews, whatever's on your plate. Where do you want to start?")),
+    C("c02", "2025-04-10",
+      ("20:30", "my head cook Luis gave notice, last day april 25. how do I write a job post for a line cook that people actually read?",
+       "Lead with what's good about the job: 'Head cook, breakfast and lunch only — no late nights. Tue–Sat, 6am–2:30pm. $20–23/hr + tips share + shift meal.' Then the must-haves (3+ years on a flat-top, Tex-Mex experience) and how to apply.")),
+    C("c03", "2025-05-02",
+      ("15:10", "hired Tomás as head cook! starts monday may 5, $22/hr. he did 8 years at a taqueria on Burnet",
+       "Congrats — eight years on a taqueria line is exactly the experience you want.")),
+    C("c04", "2025-06-18",
+      ("14:40", "health inspection today, we got a 94. they dinged the walk-in door gasket. already fixed it",
+       "A 94 is a solid score, and fixing the gasket the same day is the right move. Keep the receipt in case of a follow-up.")),
+    C("c05", "2025-08-12",
+      ("22:15", "switching the POS from Square to Toast. the online ordering fees on square were killing me",
+       "Toast's restaurant features and lower online-ordering fees make sense at your size. Export your Square item list and sales history before you switch.")),
+    C("c06", "2025-09-20",
+      ("16:00", "menu pricing: the migas plate costs me $3.80 in food and I charge $11. should I raise it?",
+       "That's about a 35% food cost — high for breakfast, where 25–30% is typical. Raising it to $12.50 brings it to about 30%; migas are a signature dish, so regulars will accept it.")),
+    C("c07", "2025-10-30",
+      ("19:45", "we're adding sunday brunch starting nov 2, 9 to 2. my daughter Gabi (19) will run front of house on sundays",
+       "Exciting! A short brunch menu with two or three specials keeps the kitchen sane on the first Sundays.")),
+    C("c08", "2026-01-15",
+      ("21:05", "help me write a reply to a 2 star google review that says our coffee tastes 'burnt'. I want to be nice but honestly it's a dark roast on purpose",
+       "Draft: 'Thanks for the feedback! Our house coffee is a dark roast from Barrio Roasters, so it's bold on purpose — but we also brew a medium roast on request. Next time just ask and the first cup's on us. — Rosa'")),
+]
+
+_f05 = [
+    F("owner", "Business", "2025-03-04", "The user, Rosa Delgado, owns Comal y Cafecito, a 40-seat breakfast and lunch restaurant on East Cesar Chavez Street in Austin, Texas.", "business identity", src="c01#0", mt="UserMemory"),
+    F("hours_old", "Business hours", "2025-03-04", "Comal y Cafecito is open Tuesday to Saturday, 7 a.m. to 2 p.m.", "business"),
+    F("hours_new", "Business hours", "2025-10-30", "From November 2, 2025 the restaurant also opens for Sunday brunch, 9 a.m. to 2 p.m.", "business", src="c07#0", rep="hours_old"),
+    F("gabi", "Family", "2025-10-30", "The user's daughter Gabi, 19, runs front of house at the restaurant on Sundays.", "family business", src="c07#0"),
+    F("husband", "Family", "2025-03-10", "The user's husband Ray does the restaurant's bookkeeping on Mondays.", "family business"),
+    F("cook_luis", "Staff", "2025-03-04", "The restaurant's head cook is Luis, who has been with the user since 2019.", "staff"),
+    F("luis_left", "Staff", "2025-04-10", "On April 10, 2025 the user said Luis had given notice; his last day was April 25.", "staff", src="c02#0"),
+    F("cook_tomas", "Staff", "2025-05-02", "The user hired Tomás as head cook starting May 5, 2025; he spent eight years at a taqueria on Burnet Road.", "staff", src="c03#0", rep="cook_luis"),
+    F("tomas_pay", "Staff", "2025-05-02", "Tomás is paid $22 an hour.", "staff money", src="c03#0"),
+    F("staff", "Staff", "2025-03-12", "The restaurant has six employees besides the user: two cooks, a dishwasher and three servers.", "staff"),
+    F("inspection", "Compliance", "2025-06-18", "The restaurant scored 94 on its June 18, 2025 health inspection; the only finding was the walk-in cooler door gasket, fixed the same day.", "business compliance", src="c04#0"),
+    F("pos_square", "Business tools", "2025-03-04", "The restaurant uses Square for its point of sale and online ordering.", "business tools"),
+    F("pos_toast", "Business tools", "2025-08-12", "In August 2025 the user switched the restaurant's POS from Square to Toast because of Square's online-ordering fees.", "business tools", src="c05#0", rep="pos_square"),
+    F("migas_cost", "Menu", "2025-09-20", "The migas plate costs the user $3.80 in food and sold for $11 in September 2025.", "menu money", src="c06#0"),
+    F("migas_price", "Menu", "2025-10-01", "As of October 2025 the migas plate is $12.50.", "menu money", rep="migas_cost"),
+    F("suppliers", "Suppliers", "2025-03-15", "The user buys corn tortillas from Molino Olmeca in San Antonio and coffee beans from Barrio Roasters in East Austin at $11.50 a pound.", "suppliers"),
+    F("lease", "Business", "2025-07-01", "The restaurant's lease is $6,400 a month and comes up for renewal in June 2026.", "business money"),
+    F("review", "Reviews", "2026-01-15", "In January 2026 a 2-star Google review called the restaurant's coffee 'burnt'; the house coffee is an intentional dark roast.", "business reviews", src="c08#0"),
+]
+
+_p05 = [
+    P("p_spanish", "2025-03-04", "Keep the Spanish names of dishes (migas, chilaquiles) in anything written for customers; she sometimes writes in Spanglish."),
+    P("p_practical", "2025-09-20", "Wants numbers and concrete next steps, not general advice.",
+      why="Asks 'what's the number' and 'what do I do Monday' in most business questions."),
+    P("p_local", "2025-03-15", "Prefers local Texas suppliers even when they cost a little more.",
+      why="Chose a San Antonio tortilleria and an East Austin roaster over national distributors."),
+]
+
+_N05 = "2026-01-28T20:00"
+_q05 = [
+    Q("current", _N05, "who's my head cook", "cook_tomas", stale="cook_luis"),
+    Q("current", _N05, "what POS are we on now?", "pos_toast", stale="pos_square"),
+    Q("multi", _N05, "what are our opening hours these days?", "hours_new hours_old"),
+    Q("current", _N05, "how much do we charge for the migas right now", "migas_price", stale="migas_cost"),
+    Q("history", _N05, "who was head cook before Tomás?", "cook_luis luis_left"),
+    Q("history", _N05, "what POS did we use before", "pos_square pos_toast"),
+    Q("history", _N05, "what did the migas used to sell for?", "migas_cost migas_price"),
+    Q("time_window", _N05, "what was that bad review earlier this month about?", "review"),
+    Q("time_window", "2025-06-25T15:00", "how did the inspection go last week?", "inspection"),
+    Q("time_window", "2025-11-08T21:00", "what did we launch last weekend?", "hours_new gabi"),
+    Q("time_window", "2025-05-10T19:00", "who started work on monday?", "cook_tomas"),
+    Q("time_window", "2025-08-20T22:00", "what did I switch over last week?", "pos_toast"),
+    Q("paraphrase", _N05, "how much is the building costing me each month?", "lease"),
+    Q("paraphrase", _N05, "who keeps the books?", "husband"),
+    Q("paraphrase", _N05, "what score did the city give us?", "inspection"),
+    Q("paraphrase", _N05, "which of my kids works with me?", "gabi"),
+    Q("paraphrase", _N05, "how old is my daughter?", "gabi"),
+    Q("lexical", _N05, "Tomás's hourly rate?", "tomas_pay"),
+    Q("lexical", _N05, "what did we get dinged for in the inspection", "inspection"),
+    Q("lexical", _N05, "Barrio Roasters, what do we pay per pound?", "suppliers"),
+    Q("lexical", _N05, "when is the lease up?", "lease"),
+    Q("lexical", _N05, "how many stars was the google review", "review"),
+    Q("multi", _N05, "who works for me?", "cook_tomas gabi staff husband"),
+    Q("multi", _N05, "what changed at the restaurant in 2025?", "cook_tomas luis_left hours_new pos_toast migas_price"),
+    Q("multi", _N05, "what suppliers do we use", "suppliers"),
+    Q("multi", _N05, "give me a one-paragraph summary of my restaurant for a grant application", "owner hours_new hours_old staff"),
+    Q("multi", _N05, "what do I know about Tomás?", "cook_tomas tomas_pay"),
+    Q("conversation", "2026-01-15T21:15", "make it shorter and less defensive", "review", conv="c08"),
+    Q("conversation", "2025-04-10T20:45", "add that we do a free shift meal and Sundays off", "luis_left", conv="c02"),
+    Q("preference", _N05, "write an instagram post announcing our new chilaquiles special", "owner hours_new hours_old", "p_spanish"),
+    Q("preference", _N05, "should we open on mondays too?", "hours_new hours_old staff husband", "p_practical"),
+    Q("preference", _N05, "find me a new egg supplier", "owner suppliers", "p_local"),
+    Q("preference", _N05, "write a menu description for the migas", "migas_price", "p_spanish"),
+    Q("preference", _N05, "what should I do about the lease renewal?", "lease", "p_practical"),
+    Q("offtopic", _N05, "what's the population of austin"),
+    Q("offtopic", _N05, "how do I make a sourdough starter"),
+    Q("offtopic", _N05, "who invented tex-mex food?"),
+    Q("offtopic", _N05, "what's the boiling point of water at sea level"),
+    Q("offtopic", _N05, "when is SXSW this year?"),
+    Q("offtopic", _N05, "explain what a roth ira is"),
+    Q("offtopic", _N05, "what's 8.25% sales tax on $46"),
+    Q("offtopic", _N05, "why do dark roast coffee beans taste bitter, chemically?"),
+    Q("offtopic", _N05, "who was Cesar Chavez?"),
+    Q("offtopic", _N05, "tell me a fun fact about armadillos"),
+    Q("offtopic", _N05, "what's the difference between a taco and a burrito"),
+]
+
+U("ms_en_05", "fit",
+  "Rosa Delgado, 47, owner of a 40-seat breakfast and lunch restaurant in East Austin, Texas; replaced her head cook, moved POS from Square to Toast, added Sunday brunch",
+  _c05, _f05, _p05, _q05)
