@@ -1986,3 +1986,58 @@ _q07 = [
 U("ms_en_07", "report",
   "Lerato Mokoena, 31, freelance wedding and editorial photographer in Cape Town; switched Canon to Sony, moved from Observatory to Woodstock with her girlfriend, swapped surfing for trail running",
   _c07, _f07, _p07, _q07)
+
+
+# ---------------------------------------------------------------------------------------------
+# ms_en_08: Hamish Grant, 44, a civil engineer who just moved from Auckland to Wellington and
+# signed up this week: a handful of memories, many questions about nothing stored.
+# ---------------------------------------------------------------------------------------------
+
+_c08 = [
+    C("c01", "2026-02-16",
+      ("20:05", "hi, just signed up. I'm Hamish. moved down from Auckland to Wellington last month for a new job with the council — civil engineer, stormwater team",
+       "Welcome, Hamish! A new city and a new job at once — I can help you keep track of things while you settle in."),
+      ("20:09", "also the wind here is no joke. any tips for a good waterproof jacket?",
+       "Look for a hard-shell with a hood that cinches down, taped seams and at least a 20,000 mm waterproof rating — and skip umbrellas, they won't survive Lambton Quay.")),
+    C("c02", "2026-02-18",
+      ("07:40", "my daughter Isla (9) starts at Northland School next monday. what should I put in her lunchbox? she's a fussy eater and the school is nut free",
+       "Keep it familiar: a cheese and ham wrap or sandwich, cut fruit she already likes, crackers, a yoghurt pouch and a water bottle. Check muesli bars and spreads for nuts.")),
+    C("c03", "2026-02-19",
+      ("12:30", "remind me: dentist appointment is 3 march at 10:15 with Dr. Lim at Lambton Quay Dental",
+       "Got it — Tuesday 3 March, 10:15, Dr. Lim at Lambton Quay Dental.")),
+]
+
+_f08 = [
+    F("name", "Name", "2026-02-16", "The user's name is Hamish Grant.", "identity", src="c01#0", mt="UserMemory"),
+    F("res_auckland", "Residence", "2026-02-16", "The user lived in Auckland for twelve years.", "home", src="c01#0"),
+    F("res_wellington", "Residence", "2026-02-16", "In January 2026 the user moved from Auckland to Wellington.", "home moving", src="c01#0", rep="res_auckland"),
+    F("job", "Job", "2026-02-16", "The user started a new job as a civil engineer in the Wellington City Council stormwater team in January 2026.", "work", src="c01#0"),
+    F("isla", "Family", "2026-02-18", "The user's daughter Isla, 9, starts at Northland School on Monday February 23, 2026; she is a fussy eater and the school is nut-free.", "family kids", src="c02#0"),
+    F("dentist", "Appointment", "2026-02-19", "The user has a dentist appointment with Dr. Lim at Lambton Quay Dental on March 3, 2026 at 10:15.", "health appointment", src="c03#0", mt="WorkingMemory"),
+]
+
+_p08 = [
+    P("p_practical", "2026-02-16", "The user wants practical, no-nonsense recommendations he can act on straight away."),
+]
+
+_N08 = "2026-02-20T18:00"
+_q08 = [
+    Q("current", _N08, "where am I living now? filling in a form", "res_wellington", stale="res_auckland"),
+    Q("history", _N08, "how long was I in Auckland for?", "res_auckland"),
+    Q("lexical", _N08, "what time's my appointment with Dr. Lim?", "dentist"),
+    Q("paraphrase", _N08, "who do I work for?", "job"),
+    Q("paraphrase", _N08, "when do I need to see the tooth doctor?", "dentist"),
+    Q("time_window", _N08, "what's happening next week?", "isla"),
+    Q("preference", _N08, "ok so which raincoat should I actually buy?", "c01#1", "p_practical"),
+    Q("multi", _N08, "what do you know about me so far?", "name res_wellington res_auckland job isla dentist"),
+    Q("offtopic", _N08, "what's the population of wellington?"),
+    Q("offtopic", _N08, "how does stormwater drainage work in cities?"),
+    Q("offtopic", _N08, "what's a good way to start learning te reo Māori?"),
+    Q("offtopic", _N08, "who wrote The Hobbit?"),
+    Q("offtopic", _N08, "how many miles is 45 km?"),
+    Q("offtopic", _N08, "why is Wellington so windy?"),
+]
+
+U("ms_en_08", "report",
+  "Hamish Grant, 44, civil engineer and dad of Isla (9); just moved from Auckland to Wellington and signed up this week",
+  _c08, _f08, _p08, _q08)
