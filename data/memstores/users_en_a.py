@@ -13,6 +13,8 @@ Helpers:
 
 from __future__ import annotations
 
+import zlib
+
 USERS: list[dict] = []
 
 
@@ -51,8 +53,8 @@ def F(
         d["replaces"] = rep
     if arch:
         d["status"] = "archived"
-    if conf is not None:
-        d["confidence"] = conf
+    # an extractor's confidence varies from fact to fact: a stable 0.80..0.97 unless given
+    d["confidence"] = conf if conf is not None else 0.80 + zlib.crc32(value.encode()) % 18 / 100
     return d
 
 
@@ -408,7 +410,7 @@ _f01 = [
     F("partner_sam", "Partner", "2024-09-03", "The user's partner is Sam Kessler, a high-school chemistry teacher; they have been together since 2019.", "family relationship", src="c01#1", mt="UserMemory"),
     F("engaged", "Relationship", "2025-09-16", "On September 14, 2025, Sam proposed to the user at sunset on the slickrock in Moab, and she said yes; they are now engaged.", "family relationship", src="c34#0", rep="partner_sam"),
     F("ring", "Relationship", "2025-09-16", "The user's engagement ring is a sapphire that belonged to Sam's grandmother.", "relationship", src="c34#1"),
-    F("sam_jobsearch", "Partner", "2025-02-20", "The user said Sam would look for chemistry teaching jobs in Denver for the fall of 2025.", "family", src="c14#1"),
+    F("sam_jobsearch", "Partner", "2025-02-20", "The user said Sam would look for chemistry teaching jobs in Denver for the fall of 2025.", "family", src="c14#1", arch=True),
     F("sam_job", "Partner", "2025-06-28", "Sam was hired to teach chemistry at Westridge High School in Lakewood, starting August 2025.", "family work", src="c25#0", rep="sam_jobsearch"),
     F("sam_bday", "Birthday", "2025-11-20", "Sam's birthday is November 27.", "family birthday", src="c44#0"),
     F("sam_shellfish", "Partner", "2024-11-02", "The user noted that Sam is allergic to shellfish.", "family health food"),
@@ -853,7 +855,7 @@ _f02 = [
     F("single", "Relationship", "2025-01-12", "The user said she has been single since her divorce in 2022.", "relationship"),
     F("daniel", "Relationship", "2025-09-28", "In September 2025 the user started seeing Daniel, a paramedic with North West Ambulance Service.", "relationship", src="c15#0", rep="single"),
     F("daniel_kids", "Relationship", "2026-02-22", "Daniel met the user's children for the first time on February 22, 2026.", "relationship family", src="c29#0"),
-    F("hamster", "Pets", "2025-01-20", "The family has a hamster called Biscuit.", "pets"),
+    F("hamster", "Pets", "2025-01-20", "The family has a hamster called Biscuit.", "pets", arch=True),
     F("hamster_died", "Pets", "2025-03-16", "On 16 March 2025 the user said Biscuit the hamster had died, and Maryam was very upset.", "pets", src="c05#0", rep="hamster"),
     F("cat", "Pets", "2025-09-06", "On September 6, 2025 the family adopted Mango, a three-year-old black-and-white rescue cat, from the RSPCA in Salford.", "pets", src="c13#0"),
     F("cat_sitter", "Pets", "2025-10-12", "When the family travels, their neighbour Pat looks after Mango.", "pets", src="c17#0"),
@@ -922,6 +924,7 @@ _q02 = [
     Q("history", _N02, "where did we live before Chorlton?", "res_lev res_chorlton"),
     Q("history", _N02, "what car did I have before the yaris", "car_old car_new"),
     Q("history", _N02, "what did I used to do for exercise before netball?", "swim netball"),
+    Q("history", _N02, "did we have a pet before Mango?", "hamster_died hamster cat"),
     Q("time_window", _N02, "where did Daniel take me the saturday before last?", "valentines"),
     Q("time_window", _N02, "what was my BP back in november?", "bp_high"),
     Q("time_window", "2026-01-20T20:00", "remind me what we did over christmas, writing a card to my aunt", "umrah umrah_back"),
@@ -1059,7 +1062,7 @@ _f03 = [
     F("condo_noise", "Home", "2025-11-28", "In November 2025 the user wrote to the condo board about renovation noise on his floor starting at 7 a.m.", "home", src="c13#0"),
     F("car_camry", "Car", "2024-11-20", "The user drives a 2014 Toyota Camry.", "car"),
     F("car_rav4", "Car", "2025-08-28", "In August 2025 the user traded his Camry for a RAV4 hybrid; the dealer gave $9,000 for the Camry.", "car money", src="c09#0", rep="car_camry"),
-    F("murphy", "Pets", "2024-11-12", "The user and Linda have an elderly yellow Labrador named Murphy.", "pets"),
+    F("murphy", "Pets", "2024-11-12", "The user and Linda have an elderly yellow Labrador named Murphy.", "pets", arch=True),
     F("murphy_died", "Pets", "2025-06-18", "Their Labrador Murphy died on June 18, 2025 at age 14.", "pets", src="c06#0", rep="murphy"),
     F("woodworking", "Hobby", "2024-11-20", "The user does woodworking in his garage workshop and makes birdhouses and cutting boards.", "hobby"),
     F("curling", "Hobby", "2025-10-15", "The user joined the Kingston Curling Club's Thursday morning seniors' league in October 2025, giving up woodworking after losing his garage.", "hobby", src="c11#0", rep="woodworking"),
@@ -1102,6 +1105,7 @@ _q03 = [
     Q("history", _N03, "What was the street of our old house?", "res_house house_sold"),
     Q("history", _N03, "What did I drive before the RAV4?", "car_camry car_rav4"),
     Q("history", _N03, "What did I do in my spare time before I took up curling?", "woodworking curling"),
+    Q("history", _N03, "What was the name of our old dog?", "murphy murphy_died"),
     Q("time_window", _N03, "What did the doctor tell me last week?", "bp_follow"),
     Q("time_window", _N03, "What happened with my eyes last spring?", "cataract_right cataract_left"),
     Q("time_window", _N03, "What did I find out about my ears in December?", "hearing"),
@@ -1217,7 +1221,7 @@ _f04 = [
     F("sophie", "Friends", "2025-08-30", "Sophie, the user's friend and housemate, studies psychology at UNSW.", "friends"),
     F("job_cafe", "Job", "2025-02-17", "The user works weekends as a barista at Little Tern café in Coogee for $29 an hour.", "work", src="c01#1"),
     F("job_lab", "Job", "2025-09-22", "On September 22, 2025 the user said she got a casual lab assistant job in UNSW's BEES school, 12 hours a week at $38 an hour, and was quitting the café.", "work money", src="c07#0", rep="job_cafe"),
-    F("diet_old", "Diet", "2025-03-02", "The user said she mostly lives on toast, pasta and two-minute noodles.", "food"),
+    F("diet_old", "Diet", "2025-03-02", "The user said she mostly lives on toast, pasta and two-minute noodles.", "food", arch=True),
     F("coeliac", "Health", "2025-06-20", "On June 20, 2025 the user was diagnosed with coeliac disease.", "health food", src="c04#0"),
     F("diet_gf", "Diet", "2025-06-25", "Since June 2025 the user eats strictly gluten-free because of coeliac disease.", "food health", src="c04#1", rep="diet_old"),
     F("gp", "Doctor", "2025-06-20", "The user sees a GP at the UNSW Health Service.", "health"),
@@ -1685,7 +1689,7 @@ _f06 = [
     F("dentist", "Health", "2025-07-15", "The user had a filling at her dentist, Dr. Keane in Phibsborough, in July 2025.", "health"),
     F("eye_test", "Health", "2026-01-08", "The user had an eye test at Specsavers Liffey Valley in January 2026 and got new glasses.", "health"),
     # pets
-    F("no_pets", "Pets", "2024-10-05", "The family has no pets because their apartment lease doesn't allow them.", "pets home"),
+    F("no_pets", "Pets", "2024-10-05", "The family has no pets because their apartment lease doesn't allow them.", "pets home", arch=True),
     F("scout", "Pets", "2025-11-02", "On November 2, 2025 the family adopted Scout, a four-year-old retired greyhound, from Hound Haven Rescue.", "pets", src="c29#0", rep="no_pets"),
     F("scout_bins", "Pets", "2026-01-20", "Scout is frightened of wheelie bins on walks.", "pets", src="c36#0"),
     F("scout_vet", "Pets", "2025-11-20", "Scout's vet is at Lucan Veterinary Clinic; her next vaccinations are due in October 2026.", "pets"),
