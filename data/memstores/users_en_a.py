@@ -2022,6 +2022,9 @@ _f08 = [
 
 _p08 = [
     P("p_practical", "2026-02-16", "The user wants practical, no-nonsense recommendations he can act on straight away."),
+    P("p_nz", "2026-02-16", "Use New Zealand English and metric units."),
+    P("p_lunchbox", "2026-02-18", "Keeps Isla's food simple and familiar rather than trying new things.",
+      why="Asked for lunchbox ideas for a fussy eater and picked the plainest options."),
 ]
 
 _N08 = "2026-02-20T18:00"
@@ -2032,6 +2035,7 @@ _q08 = [
     Q("paraphrase", _N08, "who do I work for?", "job"),
     Q("paraphrase", _N08, "when do I need to see the tooth doctor?", "dentist"),
     Q("time_window", _N08, "what's happening next week?", "isla"),
+    Q("preference", "2026-02-22T19:00", "what should I pack for Isla's lunch tomorrow?", "isla c02#0", "p_lunchbox"),
     Q("preference", _N08, "ok so which raincoat should I actually buy?", "c01#1 res_wellington", "p_practical"),
     Q("multi", _N08, "what do you know about me so far?", "name res_wellington res_auckland job isla dentist"),
     Q("offtopic", _N08, "what's the population of wellington?"),
