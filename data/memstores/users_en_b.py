@@ -873,4 +873,132 @@ def _u11():
     }
 
 
-USERS = [_u09(), _u10(), _u11()]
+# --------------------------------------------------------------------------------------------
+# ms_en_12: Niamh Gallagher, computer science student in Dublin (small store, chat turns dominate)
+# --------------------------------------------------------------------------------------------
+
+
+def _u12():
+    F = _fact
+    convs = [
+        _conv("n01", "2025-09-08",
+              ("23:40", "third year timetable is brutal. software engineering group project with 5 randoms, plus concurrent systems and a stats module. any tips for group projects",
+               "Agree on roles and a shared board (GitHub Projects or Trello) in the first week, set a weekly 30-minute meeting, and use pull requests with reviews so one person isn't carrying everyone."),
+              ("23:46", "our group name is Null Pointer Posse lol. we have to build an app that shows github repo stats", "Great name. For GitHub stats, the GitHub REST or GraphQL API plus a small React or Flask frontend would work well."),
+              ("23:52", "I'm doing backend in flask", "Nice, keep the API tokens in environment variables, not in the repo.")),
+        _conv("n02", "2025-09-20",
+              ("16:05", "started at Bean There on Camden Street, 2 shifts a week, sat and sun 8-3. €13.50 an hour", "Congrats on the job! Weekend shifts fit well around lectures. Is it your first barista job?"),
+              ("16:10", "yeah. my latte art is a blob. how do I pour a heart", "Steam the milk to a glossy microfoam, pour from high to mix, then bring the jug close and pour faster into the centre, and finish by pulling a thin line through."),
+              ("16:20", "also I can't drink any of the pastries lol, coeliac", "Ah, that's tough in a café. Make sure you wash your hands after handling them and check whether they have a gluten-free option you can eat on breaks.")),
+        _conv("n03", "2025-10-04",
+              ("01:15", "python assignment: write a recursive function that flattens nested lists. don't give me the answer just a hint",
+               "Hint: for each element, ask 'is this a list?'. If yes, what could you call on it? If no, what do you do with it? Think about what the base case returns."),
+              ("01:24", "so if it's a list I call flatten on it and extend?", "Exactly. And if it isn't a list, append it. Try it with [1, [2, [3, 4]], 5]."),
+              ("01:31", "got it working!! [1,2,3,4,5]", "Nice one. Bonus: what happens with a very deeply nested list? Look up Python's recursion limit.")),
+        _conv("n04", "2025-10-22",
+              ("20:10", "leaving my digs in Rathmines, the landlady has a 10pm visitor rule and I'm 20 not 12. found a room in a house share in Phibsborough, €720 a month with 3 others",
+               "That sounds like a good move. €720 is about average for a room in Dublin 7 now. Check the lease length, the deposit, and whether bills are included."),
+              ("20:18", "bills not included, deposit is one month. move in nov 1", "Budget around €60-80 a month for your share of bills. Get the deposit receipt and photograph the room on day one."),
+              ("20:25", "it's a 15 min walk to the luas at broadstone and 25 mins cycle to trinity", "Handy. The cycle along the canal is quicker than the Luas for you.")),
+        _conv("n05", "2025-11-09",
+              ("02:10", "cian broke up with me. over text. after a year and a half", "I'm really sorry, Niamh. That's a painful way to end something that long. Do you have someone you can talk to tonight?"),
+              ("02:16", "my housemate Aoife is making tea. I'm just gutted", "I'm glad Aoife's there. It's okay to be gutted. Try to get some sleep, and be gentle with yourself this week."),
+              ("02:30", "should I text him back", "You don't owe him a reply tonight. If you want to, wait until you're calmer and keep it short.")),
+        _conv("n06", "2025-11-26",
+              ("22:50", "java assignment, reversing a singly linked list in place. hints only again please",
+               "Hint: you need three references as you walk the list: the previous node, the current node, and the next one. At each step, what should current.next point to?"),
+              ("23:02", "prev = null, then current.next = prev, move everything one along?", "Yes, and save current.next before you overwrite it, or you lose the rest of the list. What do you return at the end?"),
+              ("23:10", "prev! works", "That's it. It runs in O(n) time and O(1) extra space.")),
+        _conv("n07", "2025-12-10",
+              ("18:30", "going home to Sligo for christmas on the 20th. train or bus from dublin", "The train from Connolly takes about 3 hours 10 minutes; the Bus Éireann route 23 takes about 3.5-4 hours. The student Leap card discount works on both."),
+              ("18:36", "how much is each", "Roughly €20-25 student return by bus and €30-40 by train if you book ahead."),
+              ("18:42", "bus it is, skint after christmas shopping", "Book early, the 20th will be busy.")),
+        _conv("n08", "2026-01-14",
+              ("21:20", "erasmus applications due feb 6. torn between TU Delft and Uppsala for next year", "Delft is very strong in computer science and closer to home; Uppsala has a great student nations system and English-taught courses. What matters most to you: modules, cost, or lifestyle?"),
+              ("21:28", "cost honestly. and I want to do machine learning modules", "Both offer ML. Housing in Delft is notoriously hard to find and expensive; Uppsala has more guaranteed student housing. Cost of living is similar otherwise."),
+              ("21:35", "uppsala first choice, delft second. done", "Good reasoning. Make sure your learning agreement lists the ML modules.")),
+        _conv("n09", "2026-01-25",
+              ("19:00", "started bouldering at Boulder Yard in Smithfield with Aoife, did my first V2!! arms are dead", "Congrats on the V2! Rest a day or two between sessions at first; forearms need time to adapt."),
+              ("19:06", "student membership is €45 a month. worth it vs the gym", "If you'll go twice a week or more, yes. Many people find climbing easier to stick to than the gym because it's social."),
+              ("19:10", "cancelling the college gym then", "Makes sense if you'll use Boulder Yard instead.")),
+    ]
+    facts = [
+        F("name", "Identity", "The user is Niamh Gallagher, 20, a third-year computer science student at Trinity College Dublin, from Sligo.", "2025-09-08", mt="UserMemory", tags=["profile"]),
+        F("coeliac", "Health", "The user is coeliac and can't eat gluten.", "2025-09-20", src="n02#2", tags=["health", "diet"]),
+        F("job", "Job", "Since September 2025 the user has worked weekends (Saturday and Sunday 8-3) as a barista at Bean There café on Camden Street for €13.50 an hour.", "2025-09-20", src="n02#0", tags=["work"]),
+        F("res_digs", "Residence", "The user lives in digs in Rathmines with a landlady who has a 10pm visitor rule.", "2025-09-08", tags=["home"]),
+        F("res_phibs", "Residence", "From 1 November 2025 the user rents a room in a house share in Phibsborough for €720 a month, bills not included.", "2025-10-22", src="n04#0", replaces="res_digs", tags=["home"]),
+        F("cian", "Relationship", "The user has been going out with Cian for over a year.", "2025-09-08", tags=["relationship"]),
+        F("single", "Relationship", "On 9 November 2025 Cian broke up with the user by text after a year and a half together.", "2025-11-09", src="n05#0", replaces="cian", tags=["relationship"]),
+        F("erasmus", "Education", "For Erasmus next year the user put Uppsala as first choice and TU Delft second; the application is due 6 February 2026.", "2026-01-14", src="n08#2", tags=["education", "erasmus"]),
+        F("climbing", "Hobby", "In January 2026 the user started bouldering at Boulder Yard in Smithfield (€45 a month student membership) and is cancelling her college gym membership.", "2026-01-25", src="n09#0", replaces="gym", tags=["hobby", "sport"]),
+        F("gym", "Hobby", "The user has a membership at the Trinity college gym.", "2025-09-08", tags=["sport"]),
+    ]
+    prefs = [
+        _pref("p_hints", "For assignments Niamh wants hints, not full solutions.", "2025-11-26", reasoning="Asked for hints only on both a Python and a Java assignment.", src="n06#0"),
+        _pref("p_cheap", "The user is on a tight student budget and goes for the cheapest reasonable option.", "2025-12-10", reasoning="Picked the bus over the train to Sligo because it was cheaper and weighed cost first for Erasmus."),
+        _pref("p_night", "The user studies late at night, often after midnight.", "2025-10-04", reasoning="Most study questions are sent between 11pm and 2am."),
+        _pref("p_python", "Show code examples in Python where possible.", "2025-10-04"),
+        _pref("p_casual", "Keep the tone casual, no lectures.", "2025-11-09"),
+    ]
+    N = "2026-01-27T22:00"
+    queries = [
+        _q("current", N, "where do I live now", ["res_phibs", "n04#2"], stale=["res_digs"]),
+        _q("current", N, "am I still with cian", ["single"], stale=["cian"]),
+        _q("current", N, "what am I doing for exercise these days", ["climbing"], stale=["gym"]),
+        _q("current", N, "how much is my rent", ["res_phibs"], stale=["res_digs"]),
+        _q("history", N, "what was the name of the landlady rule thing at my old place that I hated", ["res_digs", "n04#0"]),
+        _q("history", N, "how long were me and cian together", ["single", "cian"]),
+        _q("history", N, "where was I living when I started third year", ["res_digs"]),
+        _q("time_window", N, "what did I sort out for erasmus earlier this month", ["erasmus", "n08#0", "n08#1"]),
+        _q("time_window", N, "what was the java thing I was stuck on in november", ["n06#0", "n06#1", "n06#2"]),
+        _q("time_window", N, "what did I do last sunday", ["climbing", "job", "n09#1", "n09#2"]),
+        _q("time_window", N, "remind me what happened in october with the recursion assignment", ["n03#0", "n03#1", "n03#2"]),
+        _q("time_window", N, "how did I get home at christmas in the end", ["n07#2", "n07#0"]),
+        _q("paraphrase", N, "where do I make coffee for money", ["job"]),
+        _q("paraphrase", N, "can I eat the toast at the cafe?", ["coeliac"]),
+        _q("paraphrase", N, "which country did I pick to study abroad in", ["erasmus"]),
+        _q("paraphrase", N, "who was there for me the night I got dumped", ["n05#1"]),
+        _q("paraphrase", N, "how do I get to lectures from the new place", ["n04#2"]),
+        _q("lexical", N, "what's my hourly rate at Bean There", ["job"]),
+        _q("lexical", N, "what grade did I climb at Boulder Yard", ["climbing", "n09#0"]),
+        _q("lexical", N, "what's our software eng group called again", ["n01#1"]),
+        _q("lexical", N, "when is the erasmus deadline", ["erasmus"]),
+        _q("multi", N, "what do I spend each month? rent, gym, all that", ["res_phibs", "climbing", "n04#1"]),
+        _q("multi", N, "list the coding assignments you helped me with", ["n03#0", "n03#1", "n06#0", "n06#1"]),
+        _q("multi", N, "what's my weekly schedule outside lectures", ["job", "climbing"]),
+        _q("multi", N, "everything about aoife I've told you", ["n05#1", "n09#0"]),
+        _q("conversation", "2025-11-26T23:15", "what was the thing you said to save before overwriting?", ["n06#1"], conv="n06"),
+        _q("conversation", "2025-10-04T01:35", "what did you say I should look up as a bonus", ["n03#2"], conv="n03"),
+        _q("conversation", "2026-01-14T21:40", "why did we rank them that way", ["n08#1", "n08#2", "erasmus"], conv="n08"),
+        _q("conversation", "2025-12-10T18:45", "how much did you say it'd be", ["n07#1"], conv="n07"),
+        _q("conversation", "2025-10-22T20:30", "what did you say to budget for bills", ["n04#1"], conv="n04"),
+        _q("preference", N, "how do I get to the airport for a 6am flight from my gaff", ["res_phibs"], prefs=["p_cheap"]),
+        _q("preference", N, "can you explain how a hash map handles collisions, with an example", prefs=["p_python"]),
+        _q("preference", N, "I'm stuck on the merge step of mergesort for my assignment", prefs=["p_hints", "p_python"]),
+        _q("preference", N, "suggest a dinner I can batch cook for the week, I'm broke", ["coeliac"], prefs=["p_cheap"]),
+        _q("preference", N, "make me a study timetable for the exams", ["job", "climbing"], prefs=["p_night"]),
+        _q("offtopic", N, "what's the difference between a process and a thread"),
+        _q("offtopic", N, "who founded Trinity College Dublin"),
+        _q("offtopic", N, "what's the population of Sligo"),
+        _q("offtopic", N, "explain big O notation like I'm five"),
+        _q("offtopic", N, "how many calories are in a flat white"),
+        _q("offtopic", N, "what does a p-value actually mean"),
+        _q("offtopic", N, "recommend a good sci-fi book"),
+        _q("offtopic", N, "what's the capital of Sweden"),
+        _q("offtopic", N, "is a hot dog a sandwich"),
+        _q("offtopic", N, "how does the Luas get its power"),
+    ]
+    return {
+        "user_id": "ms_en_12",
+        "lang": "en",
+        "split": "fit",
+        "persona": "Niamh Gallagher, 20, coeliac computer science student at Trinity Dublin and weekend barista who moves house, gets dumped and applies for Erasmus.",
+        "conversations": convs,
+        "facts": facts,
+        "preferences": prefs,
+        "queries": queries,
+    }
+
+
+USERS = [_u09(), _u10(), _u11(), _u12()]
