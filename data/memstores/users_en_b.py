@@ -1001,4 +1001,62 @@ def _u12():
     }
 
 
-USERS = [_u09(), _u10(), _u11(), _u12()]
+# --------------------------------------------------------------------------------------------
+# ms_en_13: Hamish Tait, sheep and beef farmer in Southland, NZ (tiny store)
+# --------------------------------------------------------------------------------------------
+
+
+def _u13():
+    F = _fact
+    convs = [
+        _conv("h01", "2025-07-15",
+              ("20:45", "scanner came today, ewes scanned at 148%. up from 139 last year. booked him again for next july 14th",
+               "That's a strong result, well done. With 148% you'll want to plan feed for the twin-bearing ewes and set them aside for better pasture before lambing."),
+              ("20:52", "twins go on the river paddocks. lambing starts about sept 10", "Sounds like a good plan. Keep an eye on body condition in August.")),
+        _conv("h02", "2025-11-20",
+              ("21:10", "need to lock in Dave Kerr's shearing gang. he's offered dec 3 or dec 9", "Earlier is usually better with warm weather coming, as long as the ewes aren't too close to weaning. December 3 gives you more buffer if it rains."),
+              ("21:16", "went with the 3rd. $4.20 a head", "Good, that's locked in then. Make sure the woolshed's ready and the sheep are dry on the day.")),
+    ]
+    facts = [
+        F("name", "Identity", "The user is Hamish Tait, 52, who runs a 600-hectare sheep and beef farm near Gore in Southland, New Zealand.", "2025-03-02", mt="UserMemory", tags=["profile", "farm"]),
+        F("stock", "Farm", "The farm runs about 2,400 Romney ewes and 150 Angus cattle.", "2025-03-02", tags=["farm"]),
+        F("kirsty", "Family", "The user's wife Kirsty teaches maths at Gore High School.", "2025-03-02", mt="UserMemory", tags=["family"]),
+        F("dogs", "Dogs", "The user works two dogs: Jess, a heading dog, and Rua, a huntaway.", "2025-04-11", tags=["dogs", "farm"]),
+        F("hilux", "Vehicle", "The user drives a 2012 Toyota Hilux on the farm.", "2025-03-02", tags=["vehicle"]),
+        F("ranger", "Vehicle", "In August 2025 the user replaced the old Hilux with a new Ford Ranger XLT.", "2025-08-18", replaces="hilux", tags=["vehicle"]),
+        F("scanning", "Farm", "On 2025-07-15 the user's ewes scanned at 148% (139% the year before); the scanner is booked again for 14 July 2026.", "2025-07-15", src="h01#0", tags=["farm", "scanning"]),
+        F("shearing", "Farm", "The user booked Dave Kerr's shearing gang for 3 December 2025 at $4.20 a head.", "2025-11-20", src="h02#1", tags=["farm", "shearing"]),
+    ]
+    prefs = [
+        _pref("p_metric", "Hamish uses metric units and NZ dollars.", "2025-03-02"),
+    ]
+    N = "2025-12-10T19:30"
+    queries = [
+        _q("current", N, "what ute am I driving", ["ranger"], stale=["hilux"]),
+        _q("history", N, "what did I have before the Ranger", ["hilux", "ranger"]),
+        _q("time_window", N, "what did I book last month?", ["shearing", "h02#0"]),
+        _q("paraphrase", N, "what does my missus do", ["kirsty"]),
+        _q("paraphrase", N, "how many mouths have I got to feed out there, woolly and otherwise", ["stock"]),
+        _q("lexical", N, "what did Dave Kerr charge per head", ["shearing"]),
+        _q("multi", N, "when did the shearers come, and when's the scanner booked for next year", ["scanning", "shearing"]),
+        _q("conversation", "2025-11-20T21:20", "which date did we go with?", ["h02#1"], conv="h02"),
+        _q("preference", N, "how much hay would I need for 150 cattle over winter", ["stock"], prefs=["p_metric"]),
+        _q("offtopic", N, "what's the difference between a huntaway and a border collie"),
+        _q("offtopic", N, "who won the Rugby World Cup in 2015"),
+        _q("offtopic", N, "how far is Gore from Queenstown"),
+        _q("offtopic", N, "what's the boiling point of water at altitude"),
+        _q("offtopic", N, "give me a good pun about sheep"),
+    ]
+    return {
+        "user_id": "ms_en_13",
+        "lang": "en",
+        "split": "fit",
+        "persona": "Hamish Tait, 52, sheep and beef farmer near Gore, Southland; uses the assistant rarely, mostly for farm bookings.",
+        "conversations": convs,
+        "facts": facts,
+        "preferences": prefs,
+        "queries": queries,
+    }
+
+
+USERS = [_u09(), _u10(), _u11(), _u12(), _u13()]
