@@ -1702,4 +1702,128 @@ def _u15():
     }
 
 
-USERS = [_u09(), _u10(), _u11(), _u12(), _u13(), _u14(), _u15()]
+# --------------------------------------------------------------------------------------------
+# ms_en_16: Kwame Asante, Glasgow line cook who starts a street-food truck (small, chat-heavy)
+# --------------------------------------------------------------------------------------------
+
+
+def _u16():
+    F = _fact
+    convs = [
+        _conv("k01", "2025-06-03",
+              ("23:50", "been thinking about this for years. want to start a west african street food truck in glasgow. jollof, suya, puff-puff. I have about £35k saved. mad?",
+               "Not mad at all; Glasgow's street food scene is growing and West African food is under-represented. £35k can cover a used catering van, equipment, licences and a few months of running costs if you're careful. Start with a simple business plan."),
+              ("23:58", "what goes in the plan", "Concept and menu, target pitches and events, start-up costs, monthly running costs, pricing and margins, and a break-even point. Banks and the Business Gateway will want to see it."),
+              ("00:05", "calling it Jollof Junction. my partner Eilidh is a graphic designer, she's doing the logo", "Great name, and a designer in the family is a big advantage for branding.")),
+        _conv("k02", "2025-06-25",
+              ("16:20", "shift starts in 10. at Brasserie Finnieston I'm on the grill wed-sun, 2pm-11pm. so the truck would have to be mon-tue at first", "That's a workable start: test the concept at Monday and Tuesday events or markets and keep the income from the brasserie."),
+              ("16:24", "chef says I can cut to 3 days from september if I need", "That gives you a good transition path."),
+              ("23:40", "knackered. just need 1 line answers tonight lol. is a 2.5m van too small", "2.5 m is tight but doable for a menu of three or four items.")),
+        _conv("k03", "2025-07-30",
+              ("11:00", "two vans: 2017 Citroën Relay already converted, gas certified, £18,500. or a 2019 Ford Transit empty shell £12k plus about £9k to convert",
+               "The converted Relay gets you trading sooner and the conversion is already certified. The Transit is newer, but conversion costs often run over and take months."),
+              ("11:12", "relay has 71k miles", "That's reasonable for a 2017 van. Get a mechanic to check it and ask for the gas safety certificate and the electrical test."),
+              ("11:30", "going with the relay. picking it up next week", "Good choice for getting started fast.")),
+        _conv("k04", "2025-08-20",
+              ("10:15", "how do I get a street trader licence in glasgow", "Apply to Glasgow City Council for a street trader's licence; you'll also need to register your food business with the council's environmental health team at least 28 days before trading, and have a food hygiene certificate."),
+              ("10:22", "how long does the licence take", "It can take up to three months; apply as early as you can."),
+              ("10:30", "applied today. £290 fee", "Great, that's the slowest part started.")),
+        _conv("k05", "2025-09-16",
+              ("22:30", "handed in my notice at the brasserie. last shift oct 12. truck full time from the 13th. terrified", "That's a huge step, congratulations. Being terrified is normal. Having the van and licence sorted puts you in a strong position."),
+              ("22:38", "eilidh says we can live on her salary for 6 months if we have to", "That's a real safety net. Set yourself a six-month review point with clear numbers."),
+              ("22:45", "ok. 6 month review in april", "Sounds like a plan.")),
+        _conv("k06", "2025-10-08",
+              ("14:00", "menu testing. jollof bowl with chicken, suya wrap, puff-puff. what should I charge", "Glasgow street food mains are usually £8-11. Aim for food costs around 30% of price: a jollof bowl at £9, a suya wrap at £8.50 and puff-puff at £4 for six would fit the market."),
+              ("14:10", "puff puff costs me about 60p a portion", "Then £4 gives you a great margin; you could even do £3.50 to tempt people to add it on."),
+              ("14:20", "going £9, £8.50 and £4. simple", "Simple prices are easier at a busy hatch.")),
+        _conv("k07", "2025-11-14",
+              ("09:30", "got pitches at the Barras Art and Design market on saturdays in december and the george square christmas market 5-7 dec", "Brilliant bookings. Christmas markets are busy; prep in bulk, keep the menu short and have a card reader with good signal."),
+              ("09:38", "how much jollof for a saturday", "Expect 150-250 portions at a busy market; prep for 200 and freeze what's left safely."),
+              ("09:45", "I'll prep 200", "Good, and keep back-up rice ready to cook.")),
+        _conv("k08", "2026-01-10",
+              ("12:00", "need a prep kitchen. option 1: a small unit in Govan for £450 a month, all mine. option 2: shared kitchen in Partick at £30 an hour", "If you prep more than 15 hours a month, the Govan unit is cheaper, and you can store stock there. The shared kitchen only makes sense for occasional use."),
+              ("12:10", "I'm prepping 25+ hours a month. taking the govan unit from feb 1", "That's the better deal for your volume.")),
+    ]
+    facts = [
+        F("name", "Identity", "The user is Kwame Asante, 33, a Ghanaian-Scottish chef in Glasgow.", "2025-06-03", mt="UserMemory", tags=["profile"]),
+        F("daughter", "Family", "The user has a five-year-old daughter, Ama.", "2025-06-03", mt="UserMemory", tags=["family"]),
+        F("eilidh", "Family", "The user's partner Eilidh is a graphic designer; she designed the Jollof Junction logo.", "2025-06-03", src="k01#2", tags=["family"]),
+        F("res1", "Residence", "The user, Eilidh and Ama live in a tenement flat in Govanhill.", "2025-06-03", tags=["home"]),
+        F("res2", "Residence", "In December 2025 the family moved from Govanhill to a terraced house in Shawlands.", "2025-12-08", replaces="res1", tags=["home"]),
+        F("job1", "Job", "The user works as a grill cook at Brasserie Finnieston, Wednesday to Sunday 2pm to 11pm.", "2025-06-25", src="k02#0", tags=["work"]),
+        F("job2", "Job", "The user left Brasserie Finnieston after his last shift on 12 October 2025 and has run his street-food truck full-time since 13 October.", "2025-09-16", src="k05#0", replaces="job1", tags=["work", "business"]),
+        F("brand", "Business", "The user's street-food business is called Jollof Junction.", "2025-06-03", src="k01#2", tags=["business"]),
+        F("corsa", "Vehicle", "The user drives a 2011 Vauxhall Corsa.", "2025-06-03", tags=["car"]),
+        F("van", "Vehicle", "The user chose a converted, gas-certified 2017 Citroën Relay catering van with 71k miles for £18,500 and sold his old Corsa.", "2025-07-30", src="k03#2", replaces="corsa", tags=["business", "van"]),
+        F("licence", "Business", "The user applied for a Glasgow City Council street trader's licence on 2025-08-20 (£290 fee); it was granted on 30 September 2025.", "2025-10-01", tags=["business", "licence"]),
+        F("menu", "Business", "Jollof Junction's prices are £9 for a jollof chicken bowl, £8.50 for a suya wrap and £4 for puff-puff.", "2025-10-08", src="k06#2", tags=["business", "menu"]),
+        F("kitchen", "Business", "From 1 February 2026 the user rents a small prep unit in Govan for £450 a month.", "2026-01-10", src="k08#1", tags=["business"]),
+    ]
+    prefs = [
+        _pref("p_halal", "Kwame only uses halal chicken and beef from his supplier.", "2025-10-08"),
+        _pref("p_uk", "Use British English and prices in pounds.", "2025-06-03"),
+        _pref("p_short", "The user often wants one-line answers because he's messaging between services.", "2025-06-25", reasoning="Asked for one-line answers after late shifts.", src="k02#2"),
+        _pref("p_heat", "The user loves Scotch bonnet heat in his food.", "2025-10-08"),
+        _pref("p_hills", "On days off the user likes getting out of the city to the hills or Loch Lomond.", "2025-08-31", reasoning="Mentioned walks at Loch Lomond and Conic Hill on several days off."),
+    ]
+    N = "2026-01-28T15:00"
+    queries = [
+        _q("current", N, "what's my job now", ["job2"], stale=["job1"]),
+        _q("current", N, "where do we live these days", ["res2"], stale=["res1"]),
+        _q("current", N, "what am I driving at the moment", ["van"], stale=["corsa"]),
+        _q("current", N, "am I still doing shifts at the brasserie?", ["job2"], stale=["job1"]),
+        _q("history", N, "where was I cooking before I went out on my own", ["job1", "job2"]),
+        _q("history", N, "where did we live before Shawlands", ["res1", "res2"]),
+        _q("history", N, "what did I drive before the van", ["corsa", "van"]),
+        _q("time_window", N, "what did I sort out last August", ["k04#0", "k04#1", "k04#2", "licence"]),
+        _q("time_window", N, "what did we figure out earlier this month", ["kitchen", "k08#0"]),
+        _q("time_window", N, "what markets did I line up back in November", ["k07#0", "k07#1", "k07#2"]),
+        _q("time_window", N, "what did I decide in September about work", ["job2", "k05#1", "k05#2"]),
+        _q("time_window", N, "what did we do with the menu in early October", ["menu", "k06#0", "k06#1"]),
+        _q("paraphrase", N, "what's painted on the side of the truck", ["brand", "eilidh"]),
+        _q("paraphrase", N, "who's the wee one in my life", ["daughter"]),
+        _q("paraphrase", N, "what does my other half do", ["eilidh"]),
+        _q("paraphrase", N, "how much do I charge for the fried dough balls", ["menu", "k06#1"]),
+        _q("paraphrase", N, "am I actually allowed to sell on the street", ["licence", "k04#2"]),
+        _q("lexical", N, "how much was the Citroën Relay", ["van"]),
+        _q("lexical", N, "what's the price of a suya wrap", ["menu"]),
+        _q("lexical", N, "Govan unit rent?", ["kitchen"]),
+        _q("lexical", N, "when's the George Square market", ["k07#0"]),
+        _q("multi", N, "add up what I've spent setting up the business so far", ["van", "licence", "kitchen", "k04#2"]),
+        _q("multi", N, "tell me everything about my family", ["daughter", "eilidh", "res2"]),
+        _q("multi", N, "what's on the menu and how much is each thing", ["menu", "k06#0"]),
+        _q("multi", N, "list the big decisions I've made for the truck so far", ["van", "kitchen", "job2", "licence", "menu"]),
+        _q("conversation", "2025-07-30T11:35", "which one did we go for?", ["k03#2", "van"], conv="k03"),
+        _q("conversation", "2026-01-10T12:15", "so which option did I take in the end?", ["k08#1", "kitchen"], conv="k08"),
+        _q("conversation", "2025-10-08T14:25", "what did you say about pricing the puff-puff lower", ["k06#1"], conv="k06"),
+        _q("conversation", "2025-06-04T00:10", "how much did I say I had saved", ["k01#0"], conv="k01"),
+        _q("conversation", "2025-08-20T10:35", "how long did you say the licence takes", ["k04#1"], conv="k04"),
+        _q("preference", N, "write an email to my supplier ordering 40kg of chicken thighs", prefs=["p_halal", "p_uk"]),
+        _q("preference", N, "suggest a new special for the truck", ["menu"], prefs=["p_heat", "p_halal"]),
+        _q("preference", N, "how long should jollof rest after cooking", prefs=["p_short"]),
+        _q("preference", N, "make me a price board for the hatch", ["menu"], prefs=["p_uk"]),
+        _q("preference", N, "plan a Sunday out with Ama", ["daughter"], prefs=["p_hills"]),
+        _q("offtopic", N, "how do you make fufu"),
+        _q("offtopic", N, "who invented the food truck"),
+        _q("offtopic", N, "what's the capital of Ghana"),
+        _q("offtopic", N, "how many calories in a plate of jollof rice"),
+        _q("offtopic", N, "what time does the sun set in Glasgow in June"),
+        _q("offtopic", N, "explain compound interest simply"),
+        _q("offtopic", N, "who wrote Things Fall Apart"),
+        _q("offtopic", N, "convert 180C to fahrenheit"),
+        _q("offtopic", N, "what's the oldest pub in Glasgow"),
+        _q("offtopic", N, "how do I get a red wine stain out of a carpet"),
+    ]
+    return {
+        "user_id": "ms_en_16",
+        "lang": "en",
+        "split": "report",
+        "persona": "Kwame Asante, 33, Ghanaian-Scottish line cook in Glasgow who quits his job to run a West African street-food truck; partner Eilidh, daughter Ama.",
+        "conversations": convs,
+        "facts": facts,
+        "preferences": prefs,
+        "queries": queries,
+    }
+
+
+USERS = [_u09(), _u10(), _u11(), _u12(), _u13(), _u14(), _u15(), _u16()]
