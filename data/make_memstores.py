@@ -2,7 +2,7 @@
 
 The fit/report data of the relevance model on stores like the product's (one user's MemOS-style
 fact and preference memories written over months, plus raw chat turns), written for hybridmem.
-See ``data/memstores/schema.py`` for the hand-written form. Users are split into fit and report
+See ``data/memstores/memstore_schema.py`` for the hand-written form. Users are split into fit and report
 by their ``split`` field (never a user in both); run ``python data/make_memstores.py`` after
 editing a content module, and ``--check`` to validate without writing.
 
@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "memstores"))
 sys.path.insert(0, str(HERE.parent))
 
-from schema import User, decode_users, epoch_ms, ref_turn, validate  # noqa: E402
+from memstore_schema import User, decode_users, epoch_ms, ref_turn, validate  # noqa: E402
 
 from hybridmem.messages import MessageBatch, turn_memories  # noqa: E402
 from hybridmem.types import Message  # noqa: E402

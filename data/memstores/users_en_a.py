@@ -1,7 +1,7 @@
 """Memory stores of eight English-speaking users, ms_en_01 .. ms_en_08 (hand-written for hybridmem).
 
 Each user is written as compact rows expanded by the small helpers below into the plain dicts
-that ``schema.decode_users`` reads. Every name, place, number and conversation here was made up
+that ``memstore_schema.decode_users`` reads. Every name, place, number and conversation here was made up
 for this data set.
 
 Helpers:

@@ -1,7 +1,7 @@
 """English memory-store users ms_en_09 .. ms_en_16 (hand-written for hybridmem).
 
 Each user is built by one function below from hand-written content; the small helpers only
-turn compact tuples into the plain dicts ``schema.User`` decodes (see ``schema.py``).
+turn compact tuples into the plain dicts ``memstore_schema.User`` decodes (see ``memstore_schema.py``).
 """
 
 from __future__ import annotations

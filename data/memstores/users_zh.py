@@ -1,6 +1,6 @@
 """Memory-store users in Chinese (``ms_zh_*``) and bilingual English/Chinese (``ms_mx_*``).
 
-Hand-written for hybridmem (see ``schema.py``): what a Chinese MemOS deployment holds about a
+Hand-written for hybridmem (see ``memstore_schema.py``): what a Chinese MemOS deployment holds about a
 person after months of use. Small helpers below only expand compact tuples into the schema's
 dicts; every memory, turn, preference and query was written by hand.
 """
