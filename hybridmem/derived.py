@@ -181,7 +181,7 @@ class DerivedIndexes:
                 return LexicalIndex(path, heap_bytes=self._heap, create=False), seq
             except Exception as exc:  # tantivy raises ValueError/OSError on damaged files
                 self._warn(f"lexical index is damaged ({exc}); rebuilding it from the store")
-        elif self._store_has_items() or path.exists():
+        elif self._store_has_items() or (path.is_dir() and any(path.iterdir())):
             self._warn("lexical index is missing or too old; rebuilding it from the store")
         return self._rebuild_lexical()
 

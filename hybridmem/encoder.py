@@ -9,7 +9,6 @@ nothing is ever downloaded. The model is loaded on first use, not in the constru
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, EngineConfig
 from .errors import EncoderError
+from .locks import FairLock
 
 __all__ = ["Encoder", "load_encoder", "resolve_model_path"]
 
@@ -33,8 +33,8 @@ def resolve_model_path(name: str) -> str:
 class Encoder:
     """Encodes documents in batches and single queries with one torch thread.
 
-    Calls are serialised by a lock (torch's thread setting is process-wide); document batches
-    take the lock one batch at a time, so a query never waits for a whole ingest.
+    Calls are serialised by a fair lock (torch's thread setting is process-wide); document
+    batches take the lock one batch at a time, so a query never waits for a whole ingest.
     """
 
     def __init__(
@@ -50,7 +50,9 @@ class Encoder:
         self._batch_size = batch_size
         self._query_threads = query_threads
         self._model: Any = None
-        self._lock = threading.Lock()
+        # First come, first served: a bulk add encodes batch after batch, and with a plain lock
+        # it could take the lock again before a waiting query or one-item add gets it.
+        self._lock = FairLock()
 
     def _load(self) -> Any:
         if self._model is None:

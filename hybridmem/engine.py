@@ -32,8 +32,15 @@ from .filters import compile_filter
 from .generation import Generation
 from .locks import FairLock, StoreLock
 from .messages import Extractor, turn_memories
-from .query import CandidateFeatures, SearchRequest, candidate_features, run_search
-from .reindex import Only, ProgressFn, ReindexHost, ReindexReport, run_reindex
+from .query import CandidateFeatures, candidate_features, run_search, search_request
+from .reindex import (
+    Only,
+    ProgressFn,
+    ReindexHost,
+    ReindexReport,
+    check_reindex_args,
+    run_reindex,
+)
 from .retrieve import Retriever
 from .store import STORE_FILE, Kind, Store
 from .types import Item, Memory, Message, MessageDetail, Preference, SearchData
@@ -320,17 +327,9 @@ class Engine:
             EncoderError: the new model cannot be loaded (nothing has changed then).
         """
         self._check_writable()
-        if only not in (None, "lexical", "dense"):
-            raise InvalidRequestError(f"only must be 'lexical' or 'dense', got {only!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidRequestError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if model is not None and (not isinstance(model, str) or not model.strip()):
-            raise InvalidRequestError("model must be a non-empty name or path")
-        new_model = model is not None and model != self.model
-        if new_model and only == "lexical":
-            raise InvalidRequestError(
-                "a new model needs new embeddings and a new dense index: drop --only lexical"
-            )
+        new_model = check_reindex_args(
+            model=model, batch_size=batch_size, only=only, current_model=self.model
+        )
         if not self._reindex_lock.acquire(blocking=False):
             raise StoreError(f"a reindex of {self.directory} is already running")
         try:
@@ -340,7 +339,7 @@ class Engine:
                 install=self._install, check_open=self._check_open, abandon=self._abandon,
             )  # fmt: skip
             return run_reindex(
-                host, model=model if new_model else None, batch_size=batch_size, only=only,
+                host, model=new_model, batch_size=batch_size, only=only,
                 progress=progress, on_progress=on_progress or (lambda phase, done, total: None),
             )  # fmt: skip
         finally:
@@ -444,19 +443,12 @@ class Engine:
                 conversation and recency shifts in log-odds, final) as ``explain``.
         """
         self._check_open()
-        validate.check_search(
+        request = search_request(
             query=query, user_id=user_id, conversation_id=conversation_id,
             memory_limit_number=memory_limit_number, include_preference=include_preference,
             preference_limit_number=preference_limit_number, relativity=relativity,
             filter=filter, reference_time=reference_time, ranking=ranking, explain=explain,
-        )  # fmt: skip
-        request = SearchRequest(
-            query=query, user_id=user_id, conversation_id=conversation_id,
-            memory_limit_number=memory_limit_number, include_preference=include_preference,
-            preference_limit_number=preference_limit_number, relativity=float(relativity),
-            filter=compile_filter(filter),
-            reference_time=_now_ms() if reference_time is None else reference_time,
-            ranking=ranking, explain=explain,
+            now=_now_ms(),
         )  # fmt: skip
         # One generation of encoder and indexes for the whole search, even if a reindex
         # switches meanwhile (it waits for us before deleting the old files).

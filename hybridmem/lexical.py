@@ -113,9 +113,12 @@ class LexicalIndex:
         self.path = path
         self._heap = heap_bytes
         if create and path is not None:
-            if path.exists():
-                shutil.rmtree(path)
-            path.mkdir(parents=True)
+            path.mkdir(parents=True, exist_ok=True)
+            for child in path.iterdir():  # empty it, but keep the directory (it may be a mount)
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
         self._schema = _schema()
         self._analyzer = _analyzer()
         # Sorting every segment by owner keeps each user's documents contiguous, so the posting

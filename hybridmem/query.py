@@ -4,18 +4,26 @@ hits over the threshold, re-check them against the store, and build the MemOS an
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import numpy as np
 
 from . import validate
 from .config import Ranking
-from .filters import CompiledFilter
+from .filters import CompiledFilter, compile_filter
 from .generation import Generation
 from .retrieve import Ranked
 from .store import Kind, Store
 from .types import Memory, MemoryDetail, Preference, PreferenceDetail, SearchData
 
-__all__ = ["CandidateFeatures", "SearchRequest", "candidate_features", "run_search"]
+__all__ = [
+    "CandidateFeatures",
+    "SearchRequest",
+    "candidate_features",
+    "run_search",
+    "search_request",
+]
 
 
 class SearchRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +40,17 @@ class SearchRequest(msgspec.Struct, frozen=True, kw_only=True):
     reference_time: int
     ranking: Ranking
     explain: bool
+
+
+def search_request(*, now: int, **args: Any) -> SearchRequest:
+    """Check a search's arguments (raising on the first bad one) and compile its filter;
+    ``reference_time`` defaults to ``now``."""
+    validate.check_search(**args)
+    flt = args.pop("filter")
+    if args["reference_time"] is None:
+        args["reference_time"] = now
+    args["relativity"] = float(args["relativity"])
+    return SearchRequest(filter=compile_filter(flt), **args)
 
 
 _Hits = list[tuple[int, float, dict[str, float] | None]]

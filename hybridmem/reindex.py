@@ -48,6 +48,7 @@ from .derived import (
     write_manifest,
 )
 from .encoder import Encoder, load_encoder
+from .errors import InvalidRequestError
 from .generation import Generation
 from .locks import FairLock
 from .progress import bar
@@ -58,6 +59,7 @@ __all__ = [
     "ProgressFn",
     "ReindexHost",
     "ReindexReport",
+    "check_reindex_args",
     "embed_batch",
     "encode_pending",
     "run_reindex",
@@ -133,6 +135,27 @@ def encode_pending(
         after = docs[-1]
         if on_batch is not None:
             on_batch(len(pending))
+
+
+def check_reindex_args(*, model: Any, batch_size: Any, only: Any, current_model: str) -> str | None:
+    """Check a reindex's arguments; returns the model to move to (``None``: keep the store's).
+
+    Raises:
+        InvalidRequestError: on the first bad argument.
+    """
+    if only not in (None, "lexical", "dense"):
+        raise InvalidRequestError(f"only must be 'lexical' or 'dense', got {only!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidRequestError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise InvalidRequestError("model must be a non-empty name or path")
+    if model is None or model == current_model:
+        return None
+    if only == "lexical":
+        raise InvalidRequestError(
+            "a new model needs new embeddings and a new dense index: drop --only lexical"
+        )
+    return model
 
 
 class ReindexHost(msgspec.Struct, frozen=True, kw_only=True):

@@ -42,7 +42,9 @@ from .rows import (
     stored_row,
     text_hash,
 )
-from .types import Item, MessageDetail
+from .store_messages import MessageTables
+from .store_reindex import ReindexTables
+from .types import Item
 
 __all__ = ["STORE_FILE", "Kind", "Store", "StoredRow", "check_owners", "embedding_text", "kind_of"]
 
@@ -51,7 +53,7 @@ SCHEMA_VERSION = "1"
 _CHUNK = 500  # ids or docs per statement (SQLite bounds a statement's parameters)
 
 
-class Store:
+class Store(MessageTables, ReindexTables):
     """Thread-safe access to ``store.sqlite``. One connection, serialised by a lock."""
 
     def __init__(self, directory: Path) -> None:
@@ -218,34 +220,6 @@ class Store:
                 deleted += db.execute(f"DELETE FROM items WHERE {where}", chunk).rowcount
         return deleted
 
-    def add_messages(
-        self, user_id: str, conversation_id: str, messages: Sequence[MessageDetail]
-    ) -> int:
-        """Append chat messages; one already stored (same role, content, chat time) is skipped.
-
-        Returns how many were new.
-        """
-        rows = [
-            (
-                user_id,
-                conversation_id,
-                m.role,
-                m.content,
-                m.chat_time,
-                m.create_time,
-                text_hash(f"{m.role}\x1f{m.chat_time or ''}\x1f{m.content}"),
-            )
-            for m in messages
-        ]
-        with self._transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO messages (user_id, conversation_id, role, content, "
-                "chat_time, create_time, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            return db.total_changes - before
-
     def prune_changes(self, upto: int) -> None:
         """Forget log entries every derived index has applied."""
         with self._read() as db:
@@ -388,26 +362,6 @@ class Store:
         with self._read() as db:
             return _owners(db, list(ids))
 
-    def messages(self, user_id: str, conversation_id: str, limit: int) -> list[MessageDetail]:
-        """The last ``limit`` messages of a conversation, oldest first."""
-        with self._read() as db:
-            rows = db.execute(
-                "SELECT role, content, chat_time, create_time FROM messages "
-                "WHERE user_id = ? AND conversation_id = ? ORDER BY seq DESC LIMIT ?",
-                (user_id, conversation_id, limit),
-            ).fetchall()
-        return [
-            MessageDetail(
-                role=role,
-                content=content,
-                conversation_id=conversation_id,
-                chat_time=chat_time,
-                create_time=created,
-                update_time=created,
-            )
-            for role, content, chat_time, created in reversed(rows)
-        ]
-
     def count_active(self) -> int:
         """How many items are activated (maintained by triggers, O(1))."""
         with self._read() as db:
@@ -427,72 +381,6 @@ class Store:
             "activated": sum(v for k, v in counts.items() if k.endswith(":activated")),
             "users": users,
         }
-
-    # -- reindex --------------------------------------------------------------------------------
-
-    def reindex_pending(self, after_doc: int, limit: int) -> list[tuple[int, str, str]]:
-        """``(doc, text_hash, text)`` of items (any status) after ``after_doc`` whose current text
-        has no reindex embedding yet, in doc order."""
-        with self._read() as db:
-            rows = db.execute(
-                "SELECT i.doc, i.text_hash, i.kind, i.body FROM items i "
-                "LEFT JOIN reindex_embeddings r ON r.doc = i.doc "
-                "WHERE i.doc > ? AND (r.doc IS NULL OR r.text_hash != i.text_hash) "
-                "ORDER BY i.doc LIMIT ?",
-                (after_doc, limit),
-            ).fetchall()
-        return [(d, h, embedding_text(DECODERS[k].decode(b))) for d, h, k, b in rows]
-
-    def reindex_counts(self) -> tuple[int, int]:
-        """``(items, items whose current text already has a reindex embedding)``."""
-        with self._read() as db:
-            total = db.execute("SELECT count(*) FROM items").fetchone()[0]
-            done = db.execute(
-                "SELECT count(*) FROM items i JOIN reindex_embeddings r "
-                "ON r.doc = i.doc AND r.text_hash = i.text_hash"
-            ).fetchone()[0]
-        return int(total), int(done)
-
-    def put_reindex_embeddings(
-        self, docs: Sequence[int], hashes: Sequence[str], embeddings: np.ndarray
-    ) -> None:
-        """Commit one batch of reindex embeddings (replacing older ones of the same docs)."""
-        vectors = np.ascontiguousarray(embeddings, dtype="<f4")
-        rows = [(d, h, v.tobytes()) for d, h, v in zip(docs, hashes, vectors, strict=True)]
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO reindex_embeddings (doc, text_hash, embedding) "
-                "VALUES (?, ?, ?)",
-                rows,
-            )
-
-    def clear_reindex(self) -> None:
-        """Forget a reindex's embeddings and target model."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM reindex_embeddings")
-            db.execute("DELETE FROM meta WHERE key = 'reindex'")
-
-    def switch_embeddings(self, model: str, dim: int) -> None:
-        """Make the reindex embeddings the stored ones, and ``model`` the store's, atomically.
-
-        Every item must have a current reindex embedding (the caller encodes the rest first,
-        with writers blocked).
-        """
-        with self._transaction() as db:
-            missing = db.execute(
-                "SELECT count(*) FROM items i LEFT JOIN reindex_embeddings r "
-                "ON r.doc = i.doc AND r.text_hash = i.text_hash WHERE r.doc IS NULL"
-            ).fetchone()[0]
-            if missing:
-                raise StoreError(f"{missing} items have no embedding from {model!r} yet")
-            db.execute(
-                "UPDATE items SET embedding = r.embedding FROM reindex_embeddings r "
-                "WHERE r.doc = items.doc"
-            )
-            self.meta_set("model", model)  # same connection: inside this transaction
-            self.meta_set("dim", str(dim))
-            db.execute("DELETE FROM reindex_embeddings")
-            db.execute("DELETE FROM meta WHERE key = 'reindex'")
 
 
 def check_owners(stored: dict[str, tuple[str, Kind]], items: Sequence[Item]) -> None:
