@@ -5,7 +5,9 @@ records. Used by :mod:`hybridmem.store` (the only module that runs SQL on the st
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Literal
 
 import msgspec
@@ -20,6 +22,7 @@ __all__ = [
     "UPSERT_SQL",
     "Kind",
     "StoredRow",
+    "TableAccess",
     "chunks",
     "columns",
     "embedding_text",
@@ -29,6 +32,21 @@ __all__ = [
 ]
 
 Kind = Literal["memory", "preference"]
+
+
+class TableAccess:
+    """What the table mixins of :class:`hybridmem.store.Store` use of it: the connection for
+    reads, and write transactions (each rolled back whole on failure)."""
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def meta_set(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

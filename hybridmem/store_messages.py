@@ -5,24 +5,16 @@ connection and transactions it uses.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 
-from .rows import text_hash
+from .rows import TableAccess, text_hash
 from .types import MessageDetail
 
 __all__ = ["MessageTables"]
 
 
-class MessageTables:
+class MessageTables(TableAccess):
     """The store's chat-message operations (the host class provides the connection)."""
-
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
 
     def add_messages(
         self, user_id: str, conversation_id: str, messages: Sequence[MessageDetail]

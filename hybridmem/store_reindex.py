@@ -5,29 +5,18 @@ Mixed into :class:`hybridmem.store.Store`, whose connection and transactions it 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 
 import numpy as np
 
 from .errors import StoreError
-from .rows import DECODERS, embedding_text
+from .rows import DECODERS, TableAccess, embedding_text
 
 __all__ = ["ReindexTables"]
 
 
-class ReindexTables:
+class ReindexTables(TableAccess):
     """The store's reindex operations (the host class provides the connection)."""
-
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def meta_set(self, key: str, value: str) -> None:
-        raise NotImplementedError
 
     def reindex_pending(self, after_doc: int, limit: int) -> list[tuple[int, str, str]]:
         """``(doc, text_hash, text)`` of items (any status) after ``after_doc`` whose current text
