@@ -140,6 +140,25 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the store is sound, 1 when damage was found (2: not a store, as any error)."""
+    from .integrity import check_store
+
+    report = check_store(args.dir)
+    for f in report.findings:
+        print(f"{f.part:<14} {'ok' if not f.problems else 'DAMAGED':<8} {f.checked}")
+        for problem in f.problems:
+            print(f"{'':<14} - {problem}")
+    if report.sound:
+        print(f"{args.dir}: sound ({report.seconds:.1f}s)")
+        return 0
+    print(
+        f"{args.dir}: damaged. Opening the store rebuilds damaged indexes from store.sqlite "
+        "(or run `hybridmem reindex`); a damaged store.sqlite needs a backup."
+    )
+    return 1
+
+
 def default_demo_file() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "demo.json"
 
@@ -390,6 +409,15 @@ def build_parser() -> argparse.ArgumentParser:
     ri.add_argument("--only", choices=["lexical", "dense"], help="rebuild only this index")
     ri.add_argument("--quiet", action="store_true", help="no progress bar")
     ri.set_defaults(func=cmd_reindex)
+
+    ck = sub.add_parser(
+        "check",
+        help="verify a store completely (read-only); exit 0 sound, 1 damaged, 2 not a store",
+        description="SQLite integrity_check, every index checksum, and both indexes against "
+        "the store. Writes nothing; safe while another process serves the store.",
+    )
+    ck.add_argument("dir", help="store directory")
+    ck.set_defaults(func=cmd_check)
 
     de = sub.add_parser("demo", help="build a store from the demo set and answer a few queries")
     de.add_argument("--data", default=str(default_demo_file()), help="eval-set file")

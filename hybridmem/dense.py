@@ -12,31 +12,44 @@ boosts read without a trip to SQLite.
 
 On disk (``dense/``): ``vectors-<gen>.npy``, ``docs-<gen>.npy``, ``times-<gen>.npy`` and
 ``convs-<gen>.npy`` hold all blocks back to back; ``blocks.json`` names the generation, the
-dimension, the store seq it reflects, each owner's ``[start, count]`` and the conversation ids. A
+dimension, the store seq it reflects, each owner's ``[start, count, crc32 of its vectors]``, the
+crc32 of the other three arrays and the conversation ids, and carries the crc32 of its own bytes. A
 snapshot is written as a new generation and switched by replacing ``blocks.json`` atomically, so a
-crash mid-save leaves the previous snapshot intact. Loading maps the vectors read-only (fast
-reopen); a block is copied into memory the first time it changes.
+crash mid-save leaves the previous snapshot intact. Loading checks ``blocks.json`` and the small
+arrays whole and maps the vectors read-only (fast reopen: they are 1.5 GB at 1M items); a block's
+vectors are checked against their crc32 the first time the block is read, and a block that fails
+is rebuilt through the index's ``repair`` callback (from the store). A block is copied into memory
+the first time it changes.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import faiss
 import msgspec
 import numpy as np
 
+from .dense_block import Block
 from .lexical import empty_hits, owner_key
 from .store import StoredRow
 
-__all__ = ["DenseIndex", "DenseIndexError"]
+__all__ = ["DenseIndex", "DenseIndexError", "Repair"]
 
-_FORMAT = 2  # 2: per-row creation times and conversation codes
+_FORMAT = 3  # 2: per-row creation times and conversation codes; 3: crc32 checksums
 _MANIFEST = "blocks.json"
+_SAVES = itertools.count()
+_ARRAYS = ("docs", "times", "convs")  # checked whole at load; the vectors per block
+
+#: Called with an owner key when that owner's saved vectors fail their checksum; returns the
+#: owner's activated rows (from the store), which replace the block.
+Repair = Callable[[str], Sequence[StoredRow]]
 
 
 class DenseIndexError(Exception):
@@ -51,76 +64,59 @@ class _Snapshot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     seq: int
     count: int
     generation: str
-    blocks: list[tuple[str, int, int]]
+    blocks: list[tuple[str, int, int, int]]  # owner, start, rows, crc32 of its vectors
     conversations: list[str]
+    crc32: dict[str, int]  # of the data of docs, times and convs
 
 
-class _Block:
-    """One owner's rows: doc ids, vectors, creation times (ms, NaN if unknown) and interned
-    conversation codes (-1 if none), the last two for the ranking boosts."""
+class _Sealed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What ``blocks.json`` holds: the snapshot's JSON and the crc32 of exactly those bytes."""
 
-    __slots__ = ("convs", "docs", "n", "owned", "times", "vecs")
-
-    def __init__(
-        self,
-        docs: np.ndarray,
-        vecs: np.ndarray,
-        times: np.ndarray,
-        convs: np.ndarray,
-        *,
-        owned: bool,
-    ) -> None:
-        self.docs, self.vecs, self.times, self.convs = docs, vecs, times, convs
-        self.n = len(docs) if not owned else 0
-        self.owned = owned
-
-    @classmethod
-    def empty(cls, dim: int, capacity: int = 8) -> _Block:
-        return cls(
-            np.empty(capacity, dtype=np.int64),
-            np.empty((capacity, dim), dtype=np.float32),
-            np.empty(capacity, dtype=np.float64),
-            np.empty(capacity, dtype=np.int32),
-            owned=True,
-        )
-
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        n = self.n
-        return self.docs[:n], self.vecs[:n], self.times[:n], self.convs[:n]
-
-    def take(self, idx: np.ndarray, dim: int) -> _Block:
-        """A new owned block holding rows ``idx``."""
-        fresh = _Block.empty(dim, capacity=max(8, len(idx)))
-        for dst, src in zip(fresh.columns_full(), self.columns(), strict=True):
-            dst[: len(idx)] = src[idx]
-        fresh.n = len(idx)
-        return fresh
-
-    def columns_full(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return self.docs, self.vecs, self.times, self.convs
-
-    def own(self, extra: int) -> None:
-        """Make the block writable with room for ``extra`` more rows (amortised doubling)."""
-        need = self.n + extra
-        if self.owned and need <= len(self.docs):
-            return
-        cap = max(8, need, 2 * len(self.docs) if self.owned else need)
-        grown = _Block.empty(self.vecs.shape[1], capacity=cap)
-        for dst, src in zip(grown.columns_full(), self.columns(), strict=True):
-            dst[: self.n] = src
-        self.docs, self.vecs, self.times, self.convs = grown.columns_full()
-        self.owned = True
+    crc32: int
+    snapshot: msgspec.Raw
 
 
 class DenseIndex:
-    """Per-owner blocks of normalised embeddings. Thread-safe."""
+    """Per-owner blocks of normalised embeddings. Thread-safe.
 
-    def __init__(self, dim: int) -> None:
+    ``repair`` rebuilds a loaded block whose vectors fail their checksum (without it, reading
+    such a block raises :class:`DenseIndexError`); ``repaired`` then tells that the snapshot on
+    disk is damaged and should be saved again.
+    """
+
+    def __init__(self, dim: int, *, repair: Repair | None = None) -> None:
         self.dim = dim
-        self._blocks: dict[str, _Block] = {}
+        self._blocks: dict[str, Block] = {}
         self._conv_names: list[str] = []  # interned conversation ids, by code
         self._conv_codes: dict[str, int] = {}
         self._lock = threading.RLock()
+        self._repair = repair
+        self.repaired = False
+
+    def _block(self, owner: str) -> Block | None:
+        """The owner's block, its mapped vectors checked against their crc32 on first use."""
+        block = self._blocks.get(owner)
+        if block is None or block.checked:
+            return block
+        if zlib.crc32(block.vecs) == block.crc:
+            block.checked = True
+            return block
+        if self._repair is None:
+            raise DenseIndexError(f"the saved vectors of {owner!r} fail their checksum")
+        del self._blocks[owner]
+        rows = [r for r in self._repair(owner) if r.embedding is not None]
+        if any(r.embedding.shape != (self.dim,) for r in rows):
+            raise DenseIndexError(f"the store has no {self.dim}-d embeddings for {owner!r}")
+        if rows:
+            self._append(owner, rows)
+        self.repaired = True
+        return self._blocks.get(owner)
+
+    def verify(self) -> None:
+        """Check every loaded block's vectors now (``repair`` rebuilds those that fail)."""
+        with self._lock:
+            for owner in list(self._blocks):
+                self._block(owner)
 
     def _conv_code(self, conversation_id: str | None) -> int:
         if conversation_id is None:
@@ -151,7 +147,7 @@ class DenseIndex:
                 self._append(owner, rows)
 
     def _remove(self, owner: str, docs: np.ndarray) -> None:
-        block = self._blocks.get(owner)
+        block = self._block(owner)
         if block is None:
             return
         keep = ~np.isin(block.docs[: block.n], docs)
@@ -163,9 +159,9 @@ class DenseIndex:
         self._blocks[owner] = block.take(np.flatnonzero(keep), self.dim)
 
     def _append(self, owner: str, rows: list[StoredRow]) -> None:
-        block = self._blocks.get(owner)
+        block = self._block(owner)
         if block is None:
-            block = self._blocks[owner] = _Block.empty(self.dim, capacity=max(8, len(rows)))
+            block = self._blocks[owner] = Block.empty(self.dim, capacity=max(8, len(rows)))
         block.own(len(rows))
         end = block.n + len(rows)
         block.docs[block.n : end] = [r.doc for r in rows]
@@ -196,7 +192,7 @@ class DenseIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` cosines in one owner's block: ``(docs int64, cosines float32)``, best first."""
         with self._lock:
-            block = self._blocks.get(owner_key(kind, user_id))
+            block = self._block(owner_key(kind, user_id))
             if block is None or k <= 0:
                 return empty_hits()
             docs = block.docs[: block.n]
@@ -213,7 +209,7 @@ class DenseIndex:
             return docs[pos[0]].copy(), scores[0].astype(np.float32)
 
     @staticmethod
-    def _rows(block: _Block, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _rows(block: Block, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of ``docs`` in the block, and which of them were found."""
         mine = block.docs[: block.n]
         order = np.argsort(mine, kind="stable")
@@ -225,7 +221,7 @@ class DenseIndex:
         """The stored vectors of ``docs`` in the owner's block (NaN rows for unknown docs)."""
         out = np.full((len(docs), self.dim), np.nan, dtype=np.float32)
         with self._lock:
-            block = self._blocks.get(owner_key(kind, user_id))
+            block = self._block(owner_key(kind, user_id))
             if block is None or len(docs) == 0:
                 return out
             rows, found = self._rows(block, docs)
@@ -239,7 +235,7 @@ class DenseIndex:
         convs: list[str | None] = [None] * len(docs)
         times = np.full(len(docs), np.nan)
         with self._lock:
-            block = self._blocks.get(owner_key(kind, user_id))
+            block = self._block(owner_key(kind, user_id))
             if block is None or len(docs) == 0:
                 return convs, times
             rows, found = self._rows(block, docs)
@@ -253,6 +249,21 @@ class DenseIndex:
         """Cosine of ``query`` with each of ``docs`` (NaN for a doc not in the owner's block)."""
         return (self.vectors_of(kind, user_id, docs) @ query).astype(np.float32)
 
+    def owner_keys(self) -> list[str]:
+        """Every owner (``kind:user_id``) that has a block, sorted."""
+        with self._lock:
+            return sorted(self._blocks)
+
+    def contents(self, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+        """One owner's docs, vectors, creation times and conversation ids, in block order."""
+        with self._lock:
+            block = self._block(owner)
+            if block is None:
+                return np.empty(0, np.int64), np.empty((0, self.dim), np.float32), np.empty(0), []
+            docs, vecs, times, convs = (np.array(c) for c in block.columns())
+            names = [None if c < 0 else self._conv_names[c] for c in convs.tolist()]
+        return docs, vecs, times, names
+
     # -- persistence ----------------------------------------------------------------------------
 
     def save(self, directory: Path, seq: int) -> None:
@@ -261,7 +272,9 @@ class DenseIndex:
         with self._lock:
             owners = sorted(self._blocks)
             total = sum(self._blocks[o].n for o in owners)
-            gen = f"{seq}-{os.getpid()}-{threading.get_ident()}"
+            # Never the live generation's name, even for a save at the same seq (after a
+            # repair): its vectors file is mapped by the blocks being copied.
+            gen = f"{seq}-{os.getpid()}-{next(_SAVES)}"
             vecs = np.lib.format.open_memmap(
                 directory / f"vectors-{gen}.npy", mode="w+", dtype=np.float32,
                 shape=(total, self.dim),
@@ -276,20 +289,30 @@ class DenseIndex:
                 end = start + b.n
                 for dst, src in zip((docs, vecs, times, convs), b.columns(), strict=True):
                     dst[start:end] = src
-                spans.append((owner, start, b.n))
+                # A loaded block's bytes are copied as they are, so its saved crc still holds
+                # (and still catches damage it was not yet checked for).
+                crc = (
+                    b.crc if b.crc is not None else zlib.crc32(np.ascontiguousarray(b.vecs[: b.n]))
+                )
+                spans.append((owner, start, b.n, crc))
                 start = end
             vecs.flush()
             del vecs
-            np.save(directory / f"docs-{gen}.npy", docs)
-            np.save(directory / f"times-{gen}.npy", times)
-            np.save(directory / f"convs-{gen}.npy", convs)
+            arrays = dict(zip(_ARRAYS, (docs, times, convs), strict=True))
+            for name, arr in arrays.items():
+                np.save(directory / f"{name}-{gen}.npy", arr)
             snapshot = _Snapshot(
                 format=_FORMAT, dim=self.dim, seq=seq, count=total, generation=gen,
                 blocks=spans, conversations=list(self._conv_names),
+                crc32={name: zlib.crc32(arr) for name, arr in arrays.items()},
             )  # fmt: skip
+            self.repaired = False
+        body = msgspec.json.encode(snapshot)
         tmp = directory / f"{_MANIFEST}.tmp"
         with open(tmp, "wb") as fh:
-            fh.write(msgspec.json.encode(snapshot))
+            fh.write(
+                msgspec.json.encode(_Sealed(crc32=zlib.crc32(body), snapshot=msgspec.Raw(body)))
+            )
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, directory / _MANIFEST)
@@ -298,40 +321,60 @@ class DenseIndex:
                 old.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, directory: Path, dim: int) -> tuple[DenseIndex, int]:
-        """Open a snapshot; returns the index and the store seq it reflects."""
+    def load(
+        cls, directory: Path, dim: int, *, repair: Repair | None = None
+    ) -> tuple[DenseIndex, int]:
+        """Open a snapshot; returns the index and the store seq it reflects.
+
+        ``blocks.json`` and the docs, times and conversation arrays are checked against their
+        crc32 here, each block's vectors when the block is first read (see :class:`DenseIndex`).
+        """
         try:
-            snap = msgspec.json.decode((directory / _MANIFEST).read_bytes(), type=_Snapshot)
+            snap = _read_snapshot(directory / _MANIFEST)
             if snap.format != _FORMAT or snap.dim != dim:
                 raise DenseIndexError(
                     f"format {snap.format} / dim {snap.dim}, expected {_FORMAT} / {dim}"
                 )
             gen = snap.generation
             vecs = np.load(directory / f"vectors-{gen}.npy", mmap_mode="r")
-            docs = np.load(directory / f"docs-{gen}.npy")
-            times = np.load(directory / f"times-{gen}.npy")
-            convs = np.load(directory / f"convs-{gen}.npy")
+            docs, times, convs = (np.load(directory / f"{n}-{gen}.npy") for n in _ARRAYS)
             count = snap.count
             if (
                 vecs.shape != (count, dim)
                 or vecs.dtype != np.float32
+                or not vecs.flags.c_contiguous
                 or not docs.shape == times.shape == convs.shape == (count,)
-                or (count and int(convs.max()) >= len(snap.conversations))
             ):
                 raise DenseIndexError(f"arrays do not match the manifest (count {count})")
-            index = cls(dim)
+            for name, arr in zip(_ARRAYS, (docs, times, convs), strict=True):
+                if zlib.crc32(arr) != snap.crc32.get(name):
+                    raise DenseIndexError(f"{name}-{gen}.npy fails its checksum")
+            if count and int(convs.max()) >= len(snap.conversations):
+                raise DenseIndexError("conversation codes out of range")
+            index = cls(dim, repair=repair)
             index._conv_names = list(snap.conversations)
             index._conv_codes = {c: i for i, c in enumerate(snap.conversations)}
-            for owner, start, n in snap.blocks:
+            for owner, start, n, crc in snap.blocks:
                 if not (start >= 0 and n > 0 and start + n <= count):
                     raise DenseIndexError(f"block {owner!r} out of range")
                 end = start + n
-                index._blocks[owner] = _Block(
+                index._blocks[owner] = Block(
                     docs[start:end], vecs[start:end], times[start:end], convs[start:end],
-                    owned=False,
+                    owned=False, crc=crc,
                 )  # fmt: skip
             return index, snap.seq
         except DenseIndexError:
             raise
         except (OSError, ValueError, msgspec.DecodeError) as exc:
             raise DenseIndexError(f"cannot load the dense index in {directory}: {exc}") from exc
+
+
+def _read_snapshot(path: Path) -> _Snapshot:
+    """``blocks.json``, its checksum verified."""
+    try:
+        sealed = msgspec.json.decode(path.read_bytes(), type=_Sealed)
+    except msgspec.ValidationError as exc:
+        raise DenseIndexError(f"{path.name} is damaged or from an older hybridmem ({exc})") from exc
+    if zlib.crc32(sealed.snapshot) != sealed.crc32:
+        raise DenseIndexError(f"{path.name} fails its checksum")
+    return msgspec.json.decode(sealed.snapshot, type=_Snapshot)

@@ -10,9 +10,14 @@ Generation 0 lives in ``lexical/`` and ``dense/``, generation g in ``lexical-g/`
 ``dense-g/``: a reindex builds the next generation beside the live one and switches to it by
 replacing the manifest (``hybridmem.reindex``).
 
-On open, an index that lags the store replays the change log; one that is missing, unreadable, or
-whose document count disagrees with the store after catching up is rebuilt from the store (its
-stored embeddings: nothing is re-encoded) with an :class:`IndexRebuiltWarning`.
+On open, an index that lags the store replays the change log; one that is missing, unreadable,
+fails its checksums, or whose document count disagrees with the store after catching up is
+rebuilt from the store (its stored embeddings: nothing is re-encoded) with an
+:class:`IndexRebuiltWarning`. Checked at open: every file of the live Tantivy segments against the
+crc32 in its footer (:func:`~hybridmem.lexical.damaged_files`) and the dense snapshot's
+``blocks.json`` and small arrays; a dense block's vectors are checked the first time the block is
+read, and one that fails is rebuilt from the store's embeddings of that owner, with the warning,
+and saved in the next snapshot.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import msgspec
 
 from .dense import DenseIndex, DenseIndexError
 from .errors import HybridMemError, StoreError
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, damaged_files
 from .store import Store, StoredRow
 
 __all__ = [
@@ -152,14 +157,18 @@ class DerivedIndexes:
         self.lexical_generation = manifest.lexical.generation if manifest else 0
         self.dense_generation = manifest.dense.generation if manifest else 0
         self.lexical, lex_seq = self._open_lexical(manifest)
-        self.dense, self._dense_saved = self._open_dense(manifest)
-        if not writable and lex_seq < store.max_seq():  # cannot catch up on disk: in memory
-            self.lexical, lex_seq = self._rebuild_lexical()
-        self._replay(lex_seq, lexical=True, dense=False)
-        self._replay(self._dense_saved, lexical=False, dense=True)
-        self.applied = store.max_seq()
-        self._verify()
-        self._write_manifest()
+        try:
+            self.dense, self._dense_saved = self._open_dense(manifest)
+            if not writable and lex_seq < store.max_seq():  # cannot catch up on disk: in memory
+                self.lexical, lex_seq = self._rebuild_lexical()
+            self._replay(lex_seq, lexical=True, dense=False)
+            self._replay(self._dense_saved, lexical=False, dense=True)
+            self.applied = store.max_seq()
+            self._verify()
+            self._write_manifest()
+        except BaseException:
+            self.lexical.close()  # no half-open engine keeps the index's writer lock
+            raise
 
     # -- open -----------------------------------------------------------------------------------
 
@@ -177,8 +186,14 @@ class DerivedIndexes:
         path = index_path(self.directory, LEXICAL_DIR, self.lexical_generation)
         seq = manifest.lexical.seq if manifest else -1
         if self._catchable(seq) and path.is_dir():
+            damage = damaged_files(path)
             try:
-                return LexicalIndex(path, heap_bytes=self._heap, create=False), seq
+                if damage:
+                    more = f" and {len(damage) - 1} more" if len(damage) > 1 else ""
+                    raise ValueError(f"{damage[0]}{more}")
+                index = LexicalIndex(path, heap_bytes=self._heap, create=False)
+                index.num_docs()  # opens every segment now rather than at the first search
+                return index, seq
             except Exception as exc:  # tantivy raises ValueError/OSError on damaged files
                 self._warn(f"lexical index is damaged ({exc}); rebuilding it from the store")
         elif self._store_has_items() or (path.is_dir() and any(path.iterdir())):
@@ -190,7 +205,7 @@ class DerivedIndexes:
         seq = manifest.dense.seq if manifest else -1
         if self._catchable(seq) and path.is_dir():
             try:
-                index, saved = DenseIndex.load(path, self._dim)
+                index, saved = DenseIndex.load(path, self._dim, repair=self._repair_dense)
                 if saved == seq:
                     return index, seq
                 self._warn("dense snapshot does not match the manifest; rebuilding it")
@@ -202,6 +217,13 @@ class DerivedIndexes:
 
     def _store_has_items(self) -> bool:
         return self._store.max_seq() > 0
+
+    def _repair_dense(self, owner: str) -> list[StoredRow]:
+        """The rows of a dense block whose saved vectors fail their checksum (replaying later
+        changes over them is idempotent, so the store's current rows are right)."""
+        self._warn(f"dense vectors of {owner} fail their checksum; rebuilding them from the store")
+        kind, _, user_id = owner.partition(":")
+        return self._store.owner_rows(user_id, kind)  # type: ignore[arg-type]
 
     # -- rebuild --------------------------------------------------------------------------------
 
@@ -297,7 +319,7 @@ class DerivedIndexes:
     def flush(self) -> None:
         """Snapshot the dense index and trim the change log."""
         with self._lock:
-            if self._dense_saved != self.applied:
+            if self._dense_saved != self.applied or self.dense.repaired:
                 self._save_dense()
                 self._write_manifest()
 

@@ -42,6 +42,7 @@ from .rows import (
     stored_row,
     text_hash,
 )
+from .sqlite_file import QUICK_CHECK_MAX_BYTES, check_header, check_structure
 from .store_messages import MessageTables
 from .store_reindex import ReindexTables
 from .types import Item
@@ -54,37 +55,71 @@ _CHUNK = 500  # ids or docs per statement (SQLite bounds a statement's parameter
 
 
 class Store(MessageTables, ReindexTables):
-    """Thread-safe access to ``store.sqlite``. One connection, serialised by a lock."""
+    """Thread-safe access to ``store.sqlite``. One connection, serialised by a lock.
 
-    def __init__(self, directory: Path) -> None:
+    Opening an existing file checks it first (:mod:`hybridmem.sqlite_file`) and raises
+    :class:`StoreError` if it is damaged, holding nothing open. ``read_only`` opens it without
+    creating or changing anything (``hybridmem check``).
+    """
+
+    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
         self.path = directory / STORE_FILE
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if size or read_only:
+                check_header(self.path)
+            uri = f"{self.path.resolve().as_uri()}?mode=ro" if read_only else str(self.path)
+            self._db = sqlite3.connect(
+                uri, uri=read_only, isolation_level=None, check_same_thread=False
+            )
+            if size or read_only:
+                check_structure(self._db, self.path, quick=size <= QUICK_CHECK_MAX_BYTES)
+            if not read_only:
+                self._create()
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            raise
+
+    def _create(self) -> None:
+        """Set the connection up for writing; create the schema where it is missing."""
+        with self._read() as db:
+            db.execute("PRAGMA journal_mode=WAL")
             # FULL: an add that returned survives a power cut, not only a process crash.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
-            if self._db.execute("SELECT 1 FROM counts WHERE name = 'activated'").fetchone() is None:
-                self._db.execute(
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(SCHEMA)
+            if db.execute("SELECT 1 FROM counts WHERE name = 'activated'").fetchone() is None:
+                db.execute(
                     "INSERT INTO counts(name, n) SELECT 'activated', count(*) FROM items "
                     "WHERE status = 'activated'"
                 )
-            version = self.meta_get("schema_version")
-            if version is None:
-                self.meta_set("schema_version", SCHEMA_VERSION)
-            elif version != SCHEMA_VERSION:
-                raise StoreFormatError(
-                    f"{self.path} has schema version {version}; this hybridmem reads "
-                    f"{SCHEMA_VERSION}"
-                )
-        except BaseException as exc:
-            self.close()
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"cannot open {self.path}: {exc}") from exc
-            raise
+        version = self.meta_get("schema_version")
+        if version is None:
+            self.meta_set("schema_version", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise StoreFormatError(
+                f"{self.path} has schema version {version}; this hybridmem reads {SCHEMA_VERSION}"
+            )
+
+    def integrity_errors(self, limit: int = 100) -> list[str]:
+        """What ``PRAGMA integrity_check`` finds (empty when the file is sound); reads it all."""
+        with self._read() as db:
+            rows = [r[0] for r in db.execute(f"PRAGMA integrity_check({int(limit)})")]
+        return [] if rows == ["ok"] else rows
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside the block all see one state of the store (one read transaction)."""
+        with self._read() as db:
+            db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                db.execute("COMMIT")
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -265,6 +300,16 @@ class Store(MessageTables, ReindexTables):
                 ):
                     out[row[0]] = stored_row(row)
         return out
+
+    def owner_rows(self, user_id: str, kind: Kind) -> list[StoredRow]:
+        """Every activated item of one user and kind, by doc (to repair that dense block)."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT doc, kind, user_id, status, body, embedding FROM items "
+                "WHERE user_id = ? AND kind = ? AND status = 'activated' ORDER BY doc",
+                (user_id, kind),
+            ).fetchall()
+        return [stored_row(r) for r in rows]
 
     def iter_active(
         self, batch: int = 2048, *, reindexed: bool = False
