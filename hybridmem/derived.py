@@ -14,7 +14,7 @@ On open, an index that lags the store replays the change log; one that is missin
 fails its checksums, or whose document count disagrees with the store after catching up is
 rebuilt from the store (its stored embeddings: nothing is re-encoded) with an
 :class:`IndexRebuiltWarning`. Checked at open: every file of the live Tantivy segments against the
-crc32 in its footer (:func:`~hybridmem.lexical.damaged_files`) and the dense snapshot's
+crc32 in its footer (:func:`~hybridmem.tantivy_files.damaged_files`) and the dense snapshot's
 ``blocks.json`` and small arrays; a dense block's vectors are checked the first time the block is
 read, and one that fails is rebuilt from the store's embeddings of that owner, with the warning,
 and saved in the next snapshot.
@@ -33,8 +33,9 @@ import msgspec
 
 from .dense import DenseIndex, DenseIndexError
 from .errors import HybridMemError, StoreError
-from .lexical import LexicalIndex, damaged_files
+from .lexical import LexicalIndex
 from .store import Store, StoredRow
+from .tantivy_files import damaged_files
 
 __all__ = [
     "DENSE_DIR",

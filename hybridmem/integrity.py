@@ -38,8 +38,9 @@ from .derived import (
     replay,
 )
 from .errors import StoreError
-from .lexical import LexicalIndex, damaged_files, owner_key
+from .lexical import LexicalIndex, owner_key
 from .store import STORE_FILE, Store, StoredRow
+from .tantivy_files import damaged_files
 
 __all__ = ["CheckReport", "Finding", "check_store"]
 
