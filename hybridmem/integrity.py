@@ -86,6 +86,8 @@ def check_store(directory: str | Path) -> CheckReport:
     else:
         try:
             findings = _check_open_store(directory, store)
+        except StoreError as exc:  # SQLite failed a read: a page it cannot parse
+            findings = [Finding(part=STORE_FILE, checked="reading", problems=[str(exc)])]
         finally:
             store.close()
     return CheckReport(

@@ -25,6 +25,9 @@ _SEGMENT_FILES = ("idx", "pos", "term", "store", "fast", "fieldnorm")
 _FOOTER_MAGIC = 1337
 
 
+# Tantivy's formats: only the fields read here are declared, the others are ignored.
+
+
 class _Deletes(msgspec.Struct):
     opstamp: int
 
