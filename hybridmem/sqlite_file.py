@@ -45,7 +45,10 @@ _MAGIC = b"SQLite format 3\x00"
 
 def check_header(path: Path) -> None:
     """Fail with :class:`StoreError` unless the 100-byte SQLite header is sane, including the
-    fields SQLite trusts without checking at open (freelist, auto-vacuum, reserved bytes)."""
+    fields SQLite trusts without checking at open (freelist, auto-vacuum, reserved bytes).
+
+    In WAL mode the file's header may be as old as the last checkpoint (newer pages are in the
+    ``-wal`` file): only what holds at every checkpoint is checked."""
     with open(path, "rb") as fh:
         head = fh.read(100)
         size = os.fstat(fh.fileno()).st_size
@@ -64,8 +67,9 @@ def check_header(path: Path) -> None:
             ("payload fractions", head[21:24] != b"\x40\x20\x20"),
             ("freelist", trunk > pages or free > pages),
             ("auto-vacuum fields", head[52:56] != bytes(4) or head[64:68] != bytes(4)),
-            ("schema format", not 1 <= struct.unpack_from(">I", head, 44)[0] <= 4),
-            ("text encoding", struct.unpack_from(">I", head, 56)[0] not in (1, 2, 3)),
+            # 0: no schema yet in this file (in WAL mode, until the first checkpoint)
+            ("schema format", not 0 <= struct.unpack_from(">I", head, 44)[0] <= 4),
+            ("text encoding", struct.unpack_from(">I", head, 56)[0] not in (0, 1, 2, 3)),
             ("reserved bytes", head[72:92] != bytes(20)),
         )
         if bad
