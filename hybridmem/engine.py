@@ -120,7 +120,7 @@ class Engine:
         self._reindex_lock = threading.Lock()
         self._store_lock = None if read_only else StoreLock(directory)
         try:
-            self._store = Store(directory)
+            self._store = Store(directory, read_only=read_only)
             try:
                 self._open_indexes(config, encoder)
             except BaseException:
