@@ -2,6 +2,9 @@
 
 from hybridmem import Memory, Preference
 
+#: dimension of the `tiny_model` fixture (a random one-layer BERT; see conftest.py)
+TINY_DIM = 32
+
 # A tiny canonical corpus (three users, both kinds), in the spirit of tantivy-py's fixtures.
 SMALL = [
     Memory(

