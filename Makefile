@@ -12,7 +12,7 @@ MEMOS_VERSION := 2.0.33
 MEMOS_VENV    := .venv-memos
 MEMOS_STAMP   := $(MEMOS_VENV)/.installed-$(MEMOS_VERSION)
 
-.PHONY: run test lint serve bench bench-1m bench-reindex bench-quality clean
+.PHONY: run test lint serve bench bench-1m bench-reindex bench-encoders bench-quality bench-quality-models calibrate-family clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench-reindex: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.reindex_throughput --items 4000 \
 		$(if $(wildcard benchmarks/.cache/store-1m),--lexical-store benchmarks/.cache/store-1m)
 
+# The encoder backends side by side in one process (search p50, ingest and reindex items/s, HTTP
+# searches/s at 8 clients; rounds interleaved): benchmarks/results/encoders.json.
+bench-encoders: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.encoder_speed --rounds 3
+
 # Retrieval quality on the evaluation datasets (read from DATA, never copied), per ranking
 # method and for the txtai peer; stores are cached in ~/.cache/hybridmem/bench.
 DATA ?= ../shared/data
@@ -69,6 +74,25 @@ bench-quality: $(STAMP)
 	HF_HUB_OFFLINE=1 $(QUALITY) locomo:$(DATA)/locomo/locomo10.json --split report --output benchmarks/results/quality-locomo.json
 	HF_HUB_OFFLINE=1 $(QUALITY) locomo-observations:$(DATA)/locomo/locomo10.json --split report --output benchmarks/results/quality-locomo-observations.json
 	HF_HUB_OFFLINE=1 $(QUALITY) prefeval:$(DATA)/prefeval --output benchmarks/results/quality-prefeval.json
+
+# The same datasets with the int8 MiniLM and multilingual-e5-small (README "Other models").
+MODELS ?= all-MiniLM-L6-v2@int8:int8 multilingual-e5-small:e5
+bench-quality-models: $(STAMP)
+	mkdir -p benchmarks/results
+	for pair in $(MODELS); do m=$${pair%%:*}; tag=$${pair##*:}; \
+	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m data/demo.json --output benchmarks/results/quality-demo-$$tag.json && \
+	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m locomo:$(DATA)/locomo/locomo10.json --split report --output benchmarks/results/quality-locomo-$$tag.json && \
+	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m prefeval:$(DATA)/prefeval --output benchmarks/results/quality-prefeval-$$tag.json || exit 1; \
+	done
+
+# Refit the relevance model for a model family (the shipped params/relevance-<family>.json):
+# the fit splits, scored by that family's model. FAMILY_MODEL picks the model.
+FAMILY ?= e5
+FAMILY_MODEL ?= multilingual-e5-small
+FIT_SETS ?= locomo:$(DATA)/locomo/locomo10.json locomo-observations:$(DATA)/locomo/locomo10.json data/demo.json data/preferences.json
+calibrate-family: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/hybridmem calibrate $(FIT_SETS) --seeds 3 --model $(FAMILY_MODEL) \
+		--output hybridmem/params/relevance-$(FAMILY).json
 
 clean:
 	rm -rf $(VENV) $(MEMOS_VENV) build *.egg-info

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from hybridmem import DEFAULT_MODEL, Engine, Memory
-from hybridmem.encoder import Encoder
+from hybridmem.encoder import Encoder, load_encoder
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 DIM = 384
@@ -65,12 +65,14 @@ def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
     return v
 
 
-def build_store(path: Path, memories: int, users: int, *, batch: int = 20_000) -> float:
-    """Write a synthetic store; returns ingest throughput in items/s."""
+def build_store(
+    path: Path, memories: int, users: int, *, batch: int = 20_000, model: str = DEFAULT_MODEL
+) -> float:
+    """Write a synthetic store (recorded as ``model``); returns ingest throughput in items/s."""
     sampler = Sampler(seed=memories)
     rng = np.random.default_rng(memories)
     start = time.perf_counter()
-    with Engine.open(path, model=DEFAULT_MODEL) as eng:
+    with Engine.open(path, model=model) as eng:
         for lo in range(0, memories, batch):
             n = min(batch, memories - lo)
             items = [
@@ -116,7 +118,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
-    enc = Encoder(DEFAULT_MODEL)
+    enc = load_encoder(DEFAULT_MODEL)  # the default backend
     enc.encode_query("warm up")
     return enc
 

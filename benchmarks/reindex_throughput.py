@@ -2,7 +2,7 @@
 
 1. A store of N synthetic memories (8-30 words, as the speed benchmarks) is written with
    precomputed embeddings under the default model's name.
-2. The raw encoder (``Encoder.encode_docs``, the same class and batch size the reindex uses)
+2. The raw encoder (``encode_docs`` of the default backend, the one the reindex uses)
    embeds the same N texts: docs/s.
 3. ``Engine.reindex(model=<the same MiniLM, named by its local path>)`` re-embeds every item
    (a different model name, so nothing is reused), builds both indexes and switches: items/s.
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridmem import DEFAULT_MODEL, Engine, Memory
-from hybridmem.encoder import Encoder, resolve_model_path
+from hybridmem.encoder import load_encoder, resolve_model_path
 
 from .conftest import Sampler, unit_vectors
 
@@ -52,7 +52,7 @@ def main() -> None:
             eng.add(items, embeddings=unit_vectors(np.random.default_rng(0), len(items)))
 
         path = resolve_model_path(DEFAULT_MODEL)  # the same weights under another name
-        raw = Encoder(path)
+        raw = load_encoder(path)
         raw.encode_docs(texts[:64])  # load and warm up
         start = time.perf_counter()
         raw.encode_docs(texts)
