@@ -1,14 +1,15 @@
 """Encoder backends side by side, in one process: writes benchmarks/results/encoders.json.
 
 The machine is shared and noisy, so every measurement interleaves the backends round by round
-(torch, onnx, int8, torch, onnx, ...) and reports medians and ratios to torch:
+(torch, onnx, int8, e5, torch, ...) and reports medians and ratios to torch:
 
 1. **search**: ``Engine.search`` end to end (query encoding included) on the cached 10k-memory
    synthetic store of the speed suite, ``--searches`` per backend and round; p50 and p95.
 2. **ingest**: ``Engine.add`` of ``--items`` fresh 8-30-word memories through the encoder into a
    new store: items/s.
 3. **reindex**: ``Engine.reindex(model=...)`` of a store of ``--items`` memories to the same
-   MiniLM under its local path (so every item is re-embedded) on each backend: items/s.
+   MiniLM under its local path (so every item is re-embedded) on each backend, and to e5:
+   items/s.
 4. **http**: ``POST /search/memory`` from ``--clients`` concurrent loopback clients against
    ``hybridmem serve``'s app (8 search threads): searches/s.
 
@@ -33,27 +34,41 @@ import numpy as np
 import requests
 
 from hybridmem import DEFAULT_MODEL, Engine, Memory
-from hybridmem.encoder import load_encoder, resolve_model_path
+from hybridmem.encoder import load_encoder, model_id, resolve_model_path
 from tests.live import ALL_KEY, serve
 
 from .conftest import Sampler, build_store, cached_store, unit_vectors
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BACKENDS = {"torch": "@torch", "onnx": "", "int8": "@int8"}
-
-
-def int8_store() -> Path:
-    """The 10k synthetic store recorded as MiniLM int8 (the same texts and random vectors)."""
-    path = cached_store("10k").parent / "store-10k-int8"
-    if not (path / "BUILT").exists():
-        shutil.rmtree(path, ignore_errors=True)
-        build_store(path, 10_000, 1_000, model=f"{DEFAULT_MODEL}@int8")
-        (path / "BUILT").write_text("int8\n")
-    return path
+MODELS = {
+    "torch": f"{DEFAULT_MODEL}@torch",
+    "onnx": DEFAULT_MODEL,
+    "int8": f"{DEFAULT_MODEL}@int8",
+    "e5": "multilingual-e5-small",
+}
+BACKENDS: dict[str, str] = {}  # the ones measured (--backends), torch first
 
 
 def store_for(backend: str) -> Path:
-    return int8_store() if backend == "int8" else cached_store("10k")
+    """The 10k synthetic store, recorded as ``backend``'s model (the same texts and random
+    vectors: what a search costs besides encoding does not depend on the model)."""
+    name = model_id(BACKENDS[backend])
+    if name == DEFAULT_MODEL:
+        return cached_store("10k")
+    path = cached_store("10k").parent / f"store-10k-{backend}"
+    if not (path / "BUILT").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        build_store(path, 10_000, 1_000, model=name)
+        (path / "BUILT").write_text(f"{name}\n")
+    return path
+
+
+def reindex_target(backend: str) -> str:
+    """MiniLM under its local path (so every item is re-embedded) on ``backend``; e5 itself."""
+    name = BACKENDS[backend]
+    if not name.startswith(DEFAULT_MODEL):
+        return name
+    return resolve_model_path(DEFAULT_MODEL) + name[len(DEFAULT_MODEL) :]
 
 
 def _queries(n: int) -> tuple[list[str], list[str]]:
@@ -78,8 +93,8 @@ def bench_search(rounds: int, searches: int) -> dict[str, object]:
     times: dict[str, list[float]] = {b: [] for b in BACKENDS}
     with ExitStack() as stack:
         engines = {
-            b: stack.enter_context(Engine.open(store_for(b), model=DEFAULT_MODEL + v))
-            for b, v in BACKENDS.items()
+            b: stack.enter_context(Engine.open(store_for(b), model=name, read_only=True))
+            for b, name in BACKENDS.items()
         }
         for eng in engines.values():
             for q, u in zip(queries[:10], users[:10], strict=True):  # load and warm up
@@ -106,7 +121,7 @@ def _items(n: int, seed: int) -> list[Memory]:
 
 def bench_ingest(rounds: int, items: int, tmp: Path) -> dict[str, object]:
     rates: dict[str, list[float]] = {b: [] for b in BACKENDS}
-    encoders = {b: load_encoder(DEFAULT_MODEL + v) for b, v in BACKENDS.items()}
+    encoders = {b: load_encoder(name) for b, name in BACKENDS.items()}
     for enc in encoders.values():
         enc.encode_docs([m.memory_value for m in _items(64, 0)])  # load and warm up
     for r in range(rounds):
@@ -122,18 +137,17 @@ def bench_ingest(rounds: int, items: int, tmp: Path) -> dict[str, object]:
 def bench_reindex(rounds: int, items: int, tmp: Path) -> dict[str, object]:
     """Each round moves a fresh store (default model, random vectors) to MiniLM's local path on
     each backend, so every item goes through that backend's encoder."""
-    path = resolve_model_path(DEFAULT_MODEL)
     rates: dict[str, list[float]] = {b: [] for b in BACKENDS}
     encode_rates: dict[str, list[float]] = {b: [] for b in BACKENDS}
-    for v in BACKENDS.values():
-        load_encoder(path + v).encode_docs(["warm up the export cache"])
+    for b in BACKENDS:
+        load_encoder(reindex_target(b)).encode_docs(["warm up the export cache"])
     for r in range(rounds):
         batch = _items(items, seed=100 + r)
-        for b, v in BACKENDS.items():
+        for b in BACKENDS:
             store = tmp / f"reindex-{b}-{r}"
             with Engine.open(store, model=DEFAULT_MODEL) as eng:
                 eng.add(batch, embeddings=unit_vectors(np.random.default_rng(r), items))
-                report = eng.reindex(model=path + v, batch_size=512)
+                report = eng.reindex(model=reindex_target(b), batch_size=512)
             rates[b].append(report.items_per_second)
             encode_rates[b].append(report.encoded / report.encode_seconds)
             shutil.rmtree(store, ignore_errors=True)
@@ -146,8 +160,8 @@ def bench_reindex(rounds: int, items: int, tmp: Path) -> dict[str, object]:
 def _servers() -> Iterator[dict[str, str]]:
     with ExitStack() as stack:
         urls = {
-            b: stack.enter_context(serve(Engine.open(store_for(b), model=DEFAULT_MODEL + v)))
-            for b, v in BACKENDS.items()
+            b: stack.enter_context(serve(Engine.open(store_for(b), model=name, read_only=True)))
+            for b, name in BACKENDS.items()
         }
         yield urls
 
@@ -200,9 +214,11 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--per-client", type=int, default=25)
     ap.add_argument("--only", default="search,ingest,reindex,http")
+    ap.add_argument("--backends", default="torch,onnx,int8,e5", help=f"of {', '.join(MODELS)}")
     ap.add_argument("--output", default=str(RESULTS / "encoders.json"))
     args = ap.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
+    BACKENDS.update({b: MODELS[b] for b in ("torch", *args.backends.split(",")) if b in MODELS})
     suites: dict[str, Callable[[Path], dict[str, object]]] = {
         "search": lambda tmp: bench_search(args.rounds, args.searches),
         "ingest": lambda tmp: bench_ingest(args.rounds, args.items, tmp),
