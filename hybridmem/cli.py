@@ -12,6 +12,7 @@ from typing import Any
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+MODEL_NAMES = "all-MiniLM-L6-v2[@torch|@int8], multilingual-e5-small or a local path"
 
 
 def _engine(args: argparse.Namespace, *, read_only: bool = False) -> Any:
@@ -351,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="add memories/preferences from a file to a store")
     ing.add_argument("dir", help="store directory (created if missing)")
     ing.add_argument("file", help="JSONL of items, a JSON list, or an eval-set JSON file")
-    ing.add_argument("--model", help="embedding model for a new store (name or local path)")
+    ing.add_argument("--model", help=f"embedding model for a new store: {MODEL_NAMES}")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(func=cmd_ingest)
 
@@ -387,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure-no-auth", action="store_true", help="serve without API keys (testing only)"
     )
     sv.add_argument("--extractor", help="package.module:function turning messages into memories")
-    sv.add_argument("--model", help="embedding model for a new store (name or local path)")
+    sv.add_argument("--model", help=f"embedding model (or backend) to serve with: {MODEL_NAMES}")
     sv.add_argument("--config", help="EngineConfig file (JSON or TOML)")
     sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="default 1 MiB")
     sv.add_argument("--search-threads", type=int, default=8, help="searches served at once")
@@ -404,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reindex that was killed resumes from its last batch.",
     )
     ri.add_argument("dir", help="store directory")
-    ri.add_argument("--model", help="move the store to this embedding model (name or local path)")
+    ri.add_argument("--model", help=f"move the store to this embedding model: {MODEL_NAMES}")
     ri.add_argument("--batch-size", type=int, default=512, help="items per committed batch")
     ri.add_argument("--only", choices=["lexical", "dense"], help="rebuild only this index")
     ri.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -454,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument(
         "--listwise", type=float, default=1.0, help="weight of the per-query ranking loss (0: none)"
     )
-    ca.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    ca.add_argument("--model", help=f"embedding model (default all-MiniLM-L6-v2): {MODEL_NAMES}")
     ca.add_argument("--cache", help="where built stores are kept (default ~/.cache/hybridmem)")
     ca.add_argument("--quiet", action="store_true")
     ca.set_defaults(func=cmd_calibrate)
@@ -473,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--output", help="write the results as JSON here")
     bq.add_argument("--plot", metavar="DIR", help="write reliability and latency PNGs here")
     bq.add_argument("--peer", help="also run peers over the same queries (txtai)")
-    bq.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    bq.add_argument("--model", help=f"embedding model (default all-MiniLM-L6-v2): {MODEL_NAMES}")
     bq.add_argument("--cache", help="where built stores are kept (default ~/.cache/hybridmem)")
     bq.add_argument("--config", help="EngineConfig file (JSON or TOML) for the engine")
     bq.add_argument("--params", help="relevance parameters for `hybrid` (from `calibrate`)")
