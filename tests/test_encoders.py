@@ -207,6 +207,7 @@ def test_reindex_to_int8_records_the_variant(tmp_path: Path, encoder: Encoder) -
 
 
 def test_relevance_parameters_per_family() -> None:
+    assert shipped_params_file("e5") == "relevance-e5.json"  # refit on e5's scores
     assert shipped_params_file("minilm") == "relevance.json"
     assert shipped_params_file("no-such-family") == "relevance.json"
     assert shipped_params_file(None) == "relevance.json"
