@@ -41,7 +41,13 @@ def main() -> None:
     ap.add_argument("--scales", default="10k,1m", help="cached stores store-<scale> to open")
     ap.add_argument("--rounds", type=int, default=30)
     args = ap.parse_args()
-    encoder = Encoder(DEFAULT_MODEL)
+    try:  # the factory of the encoder package; older checkouts construct the class
+        from hybridmem import EngineConfig
+        from hybridmem.encoder import load_encoder
+
+        encoder = load_encoder(DEFAULT_MODEL, config=EngineConfig())
+    except ImportError:
+        encoder = Encoder(DEFAULT_MODEL)
     results = {
         scale: measure(Path(args.cache) / f"store-{scale}", encoder, args.rounds)
         for scale in args.scales.split(",")
