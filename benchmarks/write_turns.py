@@ -6,7 +6,7 @@ real model, MiniLM by default); from two seconds after it starts, one-item adds 
 after another until the big add ends. Reported: the big add's duration and the small adds'
 median and maximum wait. Run it against any checkout (same command) to compare versions:
 
-    .venv/bin/python -m benchmarks.write_turns [--messages 5000] [--output FILE]
+    .venv/bin/python -m benchmarks.write_turns [--messages 5000] [--model NAME] [--output FILE]
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ from .conftest import Sampler
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def measure(n_messages: int) -> dict[str, object]:
+def measure(n_messages: int, model: str | None) -> dict[str, object]:
     sampler = Sampler(seed=5)
     messages = [
         Message(role=role, content=sampler.text(6, 20))
         for _ in range(n_messages // 2)
         for role in ("user", "assistant")
     ]
-    with tempfile.TemporaryDirectory(prefix="hybridmem-turns-") as tmp, Engine.open(tmp) as eng:
+    with (
+        tempfile.TemporaryDirectory(prefix="hybridmem-turns-") as tmp,
+        Engine.open(tmp, model=model) as eng,
+    ):
         eng.add([Memory(id="warm", user_id="w", memory_value="warm up the encoder")])
         waits: list[float] = []
         started = time.perf_counter()
@@ -57,6 +60,7 @@ def measure(n_messages: int) -> dict[str, object]:
             time.sleep(0.2)
         thread.join()
     return {
+        "model": model or "default",
         "messages": n_messages,
         "big_add_seconds": big_done[0],
         "small_adds": len(waits),
@@ -68,9 +72,10 @@ def measure(n_messages: int) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--model", help="embedding model (default: the default model and backend)")
     ap.add_argument("--output", default=str(RESULTS / "write-turns.json"))
     args = ap.parse_args()
-    result = measure(args.messages)
+    result = measure(args.messages, args.model)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()  # fmt: skip
     result.update(machine=platform.processor() or platform.machine(), commit=commit)
