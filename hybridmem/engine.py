@@ -364,7 +364,7 @@ class Engine:
         self._check_open()
         if not isinstance(item_id, str):
             raise InvalidRequestError(f"id must be a string, got {type(item_id).__name__}")
-        return self._store.get(item_id)
+        return self._store.get(validate.text_arg(item_id, "id"))
 
     def owners(self, ids: Iterable[str]) -> dict[str, str]:
         """``id -> user_id`` for those of ``ids`` that are stored."""

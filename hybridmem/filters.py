@@ -187,6 +187,10 @@ def _scalar(kind: str, value: Any, path: str) -> Any:
     if kind in (_TEXT, _TAGS):
         if not isinstance(value, str):
             raise InvalidFilterError(f"{path}: expected a string, got {value!r:.80}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidFilterError(f"{path}: not valid Unicode (a lone surrogate)") from None
         return value
     if kind == _NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -27,10 +27,24 @@ __all__ = [
     "limit_arg",
     "messages_arg",
     "tags_arg",
+    "text_arg",
     "user_id_arg",
 ]
 
 MAX_LIMIT = 1000
+
+
+def text_arg(value: str, name: str) -> str:
+    """``value`` if it can be stored: a lone UTF-16 surrogate (``"\\ud800"``) cannot be encoded
+    as UTF-8, which SQLite, Tantivy and JSON all need. (Over HTTP the JSON decoder refuses
+    them; from Python they would otherwise fail deep in a write.)"""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"{name} is not valid Unicode text (it holds a lone surrogate)"
+        ) from None
+    return value
 
 
 def _id_field(value: Any, name: str, *, required: bool, code_too_long: int) -> str | None:
@@ -47,7 +61,7 @@ def _id_field(value: Any, name: str, *, required: bool, code_too_long: int) -> s
             f"{name} is {len(value)} characters; at most {MAX_ID_LENGTH} allowed",
             code=code_too_long,
         )
-    return value
+    return text_arg(value, name)
 
 
 def user_id_arg(value: Any) -> str:
@@ -77,6 +91,8 @@ def _strings(value: Any, name: str) -> list[str]:
     out = list(value)
     if not all(isinstance(v, str) for v in out):
         raise InvalidRequestError(f"{name} must be strings")
+    for v in out:
+        text_arg(v, name)
     return out
 
 
@@ -100,8 +116,13 @@ def messages_arg(messages: Any) -> list[Message]:
             raise InvalidRequestError(f"messages[{i}]: expected Message, got {type(msg).__name__}")
         try:
             msgspec.convert(msgspec.to_builtins(msg), Message)
+            msgspec.msgpack.encode(msg)
         except (msgspec.ValidationError, TypeError) as exc:
             raise InvalidRequestError(f"messages[{i}]: {exc}") from None
+        except UnicodeEncodeError:
+            raise InvalidRequestError(
+                f"messages[{i}]: the text is not valid Unicode (it holds a lone surrogate)"
+            ) from None
     return out
 
 
@@ -126,6 +147,7 @@ def check_search(
         raise InvalidRequestError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise MissingFieldError("query must not be empty")
+    text_arg(query, "query")
     user_id_arg(user_id)
     conversation_id_arg(conversation_id)
     limit_arg(memory_limit_number, "memory_limit_number")
@@ -172,8 +194,13 @@ def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:
             raise type(exc)(f"{where}: {exc.message}", code=exc.code) from None
         try:
             checked = msgspec.convert(msgspec.to_builtins(item), type(item))
+            msgspec.msgpack.encode(checked)  # every text field encodable, as the store needs
         except (msgspec.ValidationError, TypeError) as exc:
             raise InvalidRequestError(f"{where}: {exc}") from None
+        except UnicodeEncodeError:
+            raise InvalidRequestError(
+                f"{where}: a text field is not valid Unicode (it holds a lone surrogate)"
+            ) from None
         if isinstance(checked, Memory) and not math.isfinite(checked.confidence):
             raise InvalidRequestError(f"{where}: confidence must be finite")
         created = checked.create_time if checked.create_time is not None else now_ms

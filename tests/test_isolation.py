@@ -14,6 +14,7 @@ from hybridmem import (
     Engine,
     IdConflictError,
     InvalidFilterError,
+    InvalidRequestError,
     Memory,
     Message,
     Preference,
@@ -192,3 +193,25 @@ def test_filters_at_their_bounds_work(engine: Engine) -> None:
     assert [m.id for m in engine.search("cat", user_id="u1", filter=many).memory_detail_list] == [
         "m1"
     ]
+
+
+def test_text_that_cannot_be_stored_is_refused(engine: Engine) -> None:
+    """A lone surrogate cannot be encoded as UTF-8 (SQLite, Tantivy, JSON): a clear error at
+    the boundary, never a UnicodeEncodeError from deep in a write."""
+    bad = "x\ud800"
+    calls = [
+        lambda: engine.add([Memory(id="ok", user_id="u1", memory_value=bad)]),
+        lambda: engine.add([Memory(id=bad, user_id="u1", memory_value="v")]),
+        lambda: engine.add([Preference(id="p9", user_id="u1", preference="p", reasoning=bad)]),
+        lambda: engine.search(bad, user_id="u1"),
+        lambda: engine.search("cat", user_id=bad),
+        lambda: engine.search("cat", user_id="u1", filter={"tags": bad}),
+        lambda: engine.get(bad),
+        lambda: engine.delete(ids=[bad]),
+        lambda: engine.add_messages([Message(role="user", content=bad)], user_id="u1"),
+        lambda: engine.get_messages("u1", bad),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidRequestError, match="Unicode"):
+            call()
+    assert engine.get("ok") is None
