@@ -16,20 +16,18 @@ import msgspec
 import numpy as np
 
 from . import validate
-from .calibrate import load_params
-from .config import DEFAULT_MODEL, EngineConfig, Ranking
+from .config import EngineConfig, Ranking
 from .derived import DerivedIndexes
-from .encoder import Encoder, load_encoder, model_id
+from .encoder import Encoder
 from .errors import (
     HybridMemError,
     InvalidRequestError,
     MissingFieldError,
-    ModelMismatchError,
     StoreClosedError,
     StoreError,
 )
 from .filters import compile_filter
-from .generation import Generation
+from .generation import Generation, make_generation, open_generation
 from .locks import FairLock, StoreLock
 from .messages import Extractor, turn_memories
 from .query import CandidateFeatures, candidate_features, run_search, search_request
@@ -41,7 +39,6 @@ from .reindex import (
     check_reindex_args,
     run_reindex,
 )
-from .retrieve import Retriever
 from .store import STORE_FILE, Kind, Store
 from .types import Item, Memory, Message, MessageDetail, Preference, SearchData
 from .writes import AddMessagesResult, Writer
@@ -132,36 +129,12 @@ class Engine:
         self._writer = Writer(self._store, self._lock, lambda: self._gen, self._check_writable)
 
     def _open_indexes(self, config: EngineConfig, encoder: Encoder | None) -> None:
-        stored_model = self._store.meta_get("model")
-        wanted = model_id(config.model) if config.model else None
-        if stored_model and wanted and wanted != stored_model:
-            raise ModelMismatchError(
-                f"{self.directory} was built with embedding model {stored_model!r}, not "
-                f"{wanted!r}. Open it without a model (or with that one), or rebuild "
-                "its embeddings for the new model with a reindex."
-            )
-        name = wanted or stored_model or DEFAULT_MODEL
-        self.config = msgspec.structs.replace(config, model=name)
-        if encoder is not None and encoder.name != name:
-            raise ModelMismatchError(
-                f"the encoder given runs {encoder.name!r}; this store uses {name!r}"
-            )
-        encoder = encoder or load_encoder(config.model or name, config=config)
-        stored_dim = self._store.meta_get("dim")
-        dim = int(stored_dim) if stored_dim else encoder.dim
-        if not stored_model and not self.read_only:
-            self._store.meta_set("model", name)
-            self._store.meta_set("dim", str(dim))
-        indexes = DerivedIndexes(
-            self.directory, self._store, model=name, dim=dim,
-            heap_bytes=config.writer_heap_bytes, writable=not self.read_only,
-        )  # fmt: skip
-        self._gen = self._generation(name, encoder, indexes)
+        self.config, self._gen = open_generation(
+            self._store, self.directory, config, encoder, read_only=self.read_only
+        )
 
     def _generation(self, model: str, encoder: Encoder, indexes: DerivedIndexes) -> Generation:
-        relevance = load_params(self.config.params_path, family=encoder.family)
-        retriever = Retriever(indexes.lexical, indexes.dense, self.config, relevance)
-        return Generation(model=model, encoder=encoder, indexes=indexes, retriever=retriever)
+        return make_generation(self.config, model, encoder, indexes)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
