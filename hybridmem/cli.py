@@ -224,6 +224,14 @@ def cmd_bench_quality(args: argparse.Namespace) -> int:
     split = f" ({args.split})" if args.split else ""
     print(f"{report.dataset}{split}: {report.queries} queries, model {report.model}\n")
     print(quality.format_table(report))
+    from .bench import tables
+
+    if len(next(iter(report.systems.values())).per_kind) > 1:
+        print("\nhit@1 / nDCG@10 per kind\n\n" + tables.kinds_table(report))
+    if "hybrid" in report.systems:
+        print(
+            "\nhybrid: kept hits per relativity threshold\n\n" + tables.render(report, "thresholds")
+        )
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +247,21 @@ def cmd_bench_quality(args: argparse.Namespace) -> int:
             plots.latency_cdf(samples, title, Path(args.plot) / f"{stem}-latency.png"),
         ):
             print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_bench_tables(args: argparse.Namespace) -> int:
+    from .bench import tables
+    from .errors import InvalidRequestError
+
+    reports = {}
+    for spec in args.reports:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise InvalidRequestError(f"expected NAME=RESULTS.json, got {spec!r}")
+        reports[name] = Path(path)
+    written = tables.update_readme(Path(args.readme), reports)
+    print(f"{args.readme}: rewrote {len(written)} tables ({', '.join(written) or 'none'})")
     return 0
 
 
@@ -480,6 +503,15 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--params", help="relevance parameters for `hybrid` (from `calibrate`)")
     bq.add_argument("--quiet", action="store_true", help="no progress bars")
     bq.set_defaults(func=cmd_bench_quality)
+    bt = bsub.add_parser(
+        "tables",
+        help="rewrite the README's quality tables from `bench quality --output` reports",
+        description="Each REPORT is NAME=RESULTS.json; the README blocks between "
+        "<!-- quality:NAME[-kinds|-thresholds] --> and <!-- /quality:... --> are rewritten.",
+    )
+    bt.add_argument("reports", nargs="+", metavar="REPORT")
+    bt.add_argument("--readme", default="README.md")
+    bt.set_defaults(func=cmd_bench_tables)
     return p
 
 

@@ -13,8 +13,9 @@ from hybridmem.evalset import EvalQuery
 
 from .conftest import DATA
 
-KEYS = {"recall@1", "recall@5", "recall@10", "ndcg@10", "mrr", "ece", "brier", "p50_ms",
-        "p95_ms", "queries", "per_kind"}  # fmt: skip
+KEYS = {"hit@1", "recall@1", "recall@5", "recall@10", "ndcg@10", "mrr", "ece", "brier",
+        "p50_ms", "p95_ms", "queries", "per_kind", "stale_queries", "stale_first", "lists",
+        "offtopic"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +114,7 @@ def test_evaluate_arithmetic() -> None:
     ]
     system = Scripted({"q1": [("b", 0.9), ("a", 0.8)], "q2": [("p", 1.0)]})
     scores, samples = evaluate(system, queries)
+    assert scores.hit_1 == pytest.approx(0.5)
     assert scores.queries == 2
     assert scores.recall_1 == pytest.approx(0.5)  # q1 misses at 1, q2 hits
     assert scores.recall_5 == 1.0
@@ -120,6 +122,49 @@ def test_evaluate_arithmetic() -> None:
     assert samples.labels == [False, True, True]
     assert scores.brier == pytest.approx((0.81 + 0.04 + 0.0) / 3)
     assert set(scores.per_kind) == {"k1", "k2"} and scores.per_kind["k2"].ndcg_10 == 1.0
+
+
+class TwoLists:
+    """A scripted system with a memory and a preference answer per query."""
+
+    name = "two-lists"
+
+    def __init__(self, memories: dict, preferences: dict) -> None:
+        self.lists = {False: memories, True: preferences}
+
+    def search(self, query: EvalQuery, limit: int, *, preferences: bool, warm: bool) -> Hits:
+        hits = self.lists[preferences].get(query.id, [])[:limit]
+        return Hits([h for h, _ in hits], [p for _, p in hits])
+
+
+def test_evaluate_thresholds_stale_and_offtopic() -> None:
+    """Both answer lists of every query count for the threshold figures, off-topic queries
+    (nothing labelled) included; a stale answer above every current one is counted."""
+    queries = [
+        EvalQuery(id="cur", user_id="u", query="x", relevant=["new"], stale=["old"],
+                  kind="current"),
+        EvalQuery(id="pref", user_id="u", query="y", relevant=["m"], relevant_preferences=["p"],
+                  kind="preference"),
+        EvalQuery(id="off", user_id="u", query="z", kind="offtopic"),
+    ]  # fmt: skip
+    memories = {"cur": [("old", 0.6), ("new", 0.4)], "pref": [("m", 0.7), ("x", 0.2)],
+                "off": [("x", 0.35)]}  # fmt: skip
+    preferences = {"cur": [("q", 0.1)], "pref": [("p", 0.55)], "off": [("q", 0.6)]}
+    scores, _ = evaluate(TwoLists(memories, preferences), queries, kinds=("memory", "preference"))
+    assert scores.queries == 2 and scores.hit_1 == pytest.approx(0.5)
+    assert scores.stale_queries == 1 and scores.stale_first == 1.0
+    mem, pref = scores.lists["memory"], scores.lists["preference"]
+    assert mem.queries == pref.queries == 3 and mem.relevant == 2 and pref.relevant == 1
+    at = {k.threshold: k for k in mem.kept}
+    assert at[0.3].kept == 4 and at[0.3].precision == pytest.approx(2 / 4)
+    assert at[0.3].recall == 1.0
+    assert at[0.5].kept == 2 and at[0.5].precision == 0.5 and at[0.5].recall == 0.5
+    assert at[0.8].kept == 0 and at[0.8].precision is None and at[0.8].recall == 0.0
+    patp = {k.threshold: k for k in pref.kept}
+    assert patp[0.5].kept == 2 and patp[0.5].precision == 0.5
+    assert scores.offtopic is not None and scores.offtopic.queries == 1
+    assert scores.offtopic.surface == {"memory": {"0.3": 1.0, "0.5": 0.0},
+                                       "preference": {"0.3": 1.0, "0.5": 1.0}}  # fmt: skip
 
 
 def test_engine_system_searches_preferences(demo_engine) -> None:
@@ -137,3 +182,33 @@ def test_txtai_peer_on_demo(cache: Path, demo) -> None:
                     cache_dir=cache)  # fmt: skip
     peer = report.systems["txtai-hybrid"]
     assert peer.queries == len(demo.queries) and 0.5 < peer.recall_10 <= 1.0
+
+
+def test_bench_tables_rewrite_the_readme_blocks(tmp_path: Path, capsys) -> None:
+    """`hybridmem bench tables` replaces the marked README blocks, and only those."""
+    import msgspec
+
+    from hybridmem.bench.quality import QualityReport
+
+    queries = [
+        EvalQuery(id="q1", user_id="u", query="x", relevant=["a"], kind="lexical"),
+        EvalQuery(id="q2", user_id="u", query="y", kind="offtopic"),
+    ]
+    scores, _ = evaluate(Scripted({"q1": [("a", 0.9)], "q2": [("b", 0.4)]}), queries)
+    report = QualityReport(dataset="toy", split=None, queries=1, model="m",
+                           systems={"hybrid": scores})  # fmt: skip
+    results = tmp_path / "toy.json"
+    results.write_bytes(msgspec.json.encode(report))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- quality:toy -->\nSTALE\n<!-- /quality:toy -->\nmiddle\n"
+        "<!-- quality:toy-thresholds -->\nSTALE\n<!-- /quality:toy-thresholds -->\n"
+        "<!-- quality:other -->\nkeep me\n<!-- /quality:other -->\n"
+    )
+    assert main(["bench", "tables", f"toy={results}", "--readme", str(readme)]) == 0
+    assert "rewrote 2 tables (toy, toy-thresholds)" in capsys.readouterr().out
+    text = readme.read_text()
+    assert "| hybrid | 1.000 |" in text and "STALE" not in text and "keep me" in text
+    assert "| 0.3 | 2 | 0.50 | 1.00 |" in text
+    assert "surface rate: top memory ≥ 0.3: 1.00, top memory ≥ 0.5: 0.00" in text
+    assert main(["bench", "tables", "toy", "--readme", str(readme)]) == 2

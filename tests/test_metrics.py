@@ -55,3 +55,22 @@ def test_metrics_reject_bad_input() -> None:
 
 def test_percentile_ms() -> None:
     assert metrics.percentile_ms([0.001, 0.002, 0.003], 50) == pytest.approx(2.0)
+
+
+def test_hit_and_stale_first() -> None:
+    assert metrics.hit_at(RANKED, RELEVANT, 1) == 0.0
+    assert metrics.hit_at(RANKED, RELEVANT, 2) == 1.0
+    assert metrics.stale_first(["x", "old", "new"], {"new"}, {"old"}) is True
+    assert metrics.stale_first(["new", "old"], {"new"}, {"old"}) is False
+    assert metrics.stale_first(["x"], {"new"}, {"old"}) is False  # neither returned
+    assert metrics.stale_first(["old"], {"new"}, {"old"}) is True  # only the stale one
+
+
+def test_kept_and_surface() -> None:
+    probs, labels = [0.9, 0.6, 0.3, 0.1], [True, False, True, False]
+    assert metrics.kept_at(probs, labels, 4, 0.5) == (2, 0.5, 0.25)
+    assert metrics.kept_at(probs, labels, 4, 0.3) == (3, pytest.approx(2 / 3), 0.5)
+    kept, precision, recall = metrics.kept_at(probs, labels, 0, 0.95)
+    assert kept == 0 and math.isnan(precision) and math.isnan(recall)
+    assert metrics.surface_rate([0.2, 0.31, 0.5, 0.0], 0.3) == 0.5
+    assert math.isnan(metrics.surface_rate([], 0.3))

@@ -7,6 +7,15 @@ Ranking metrics take one query's ranked ids (best first) and its set of relevant
   1 / log2(i + 2)`` over the ideal DCG of ``min(k, |relevant|)`` relevant hits at the top
   (Järvelin & Kekäläinen, 2002; the form BEIR/pytrec_eval compute).
 * ``mrr_at(ranked, relevant, k)``: ``1 / rank`` of the first relevant hit within ``k``, else 0.
+* ``hit_at(ranked, relevant, k)``: 1 when a relevant id is among the first ``k``, else 0.
+* ``stale_first(ranked, relevant, stale)``: whether a stale id (an answer that was replaced)
+  comes before every relevant one; an id missing from the ranking ranks below it.
+
+Relevance thresholds (what an app keeps with ``relativity=t``), over many queries' returned
+hits: ``kept_at(probs, labels, relevant_total, t)`` gives ``(kept, precision, recall)`` of the
+hits with probability ``>= t``: precision among them, recall against every relevant item of
+those queries (returned or not). ``surface_rate(top, t)``: the share of queries whose best hit
+scores ``>= t`` (for queries with nothing relevant, how often a threshold lets noise through).
 
 Calibration takes the probabilities a system gave (``relativity``) and 0/1 labels:
 
@@ -23,7 +32,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["brier", "ece", "mrr_at", "ndcg_at", "percentile_ms", "recall_at", "reliability"]
+__all__ = [
+    "brier",
+    "ece",
+    "hit_at",
+    "kept_at",
+    "mrr_at",
+    "ndcg_at",
+    "percentile_ms",
+    "recall_at",
+    "reliability",
+    "stale_first",
+    "surface_rate",
+]
 
 
 def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
@@ -45,6 +66,39 @@ def mrr_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
         if d in relevant:
             return 1.0 / (i + 1)
     return 0.0
+
+
+def hit_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    return float(any(d in relevant for d in ranked[:k]))
+
+
+def stale_first(ranked: Sequence[str], relevant: set[str], stale: set[str]) -> bool:
+    for d in ranked:
+        if d in relevant:
+            return False
+        if d in stale:
+            return True
+    return False
+
+
+def kept_at(
+    probs: Sequence[float], labels: Sequence[bool | int], relevant_total: int, t: float
+) -> tuple[int, float, float]:
+    """``(kept, precision, recall)`` of the hits with probability ``>= t`` (precision NaN when
+    none is kept, recall NaN without relevant items)."""
+    p, y = _arrays(probs, labels)
+    keep = p >= t
+    kept = int(keep.sum())
+    hits = float(y[keep].sum())
+    precision = hits / kept if kept else math.nan
+    recall = hits / relevant_total if relevant_total else math.nan
+    return kept, precision, recall
+
+
+def surface_rate(top: Sequence[float], t: float) -> float:
+    """The share of ``top`` (each query's best probability; 0 for an empty answer) ``>= t``."""
+    a = np.asarray(top, dtype=np.float64)
+    return float(np.mean(a >= t)) if a.size else math.nan
 
 
 def _arrays(probs: Sequence[float], labels: Sequence[bool | int]) -> tuple[np.ndarray, np.ndarray]:

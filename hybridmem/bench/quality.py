@@ -25,6 +25,7 @@ from ..engine import Engine
 from ..errors import InvalidRequestError
 from ..evalset import EvalQuery, EvalSet
 from . import metrics
+from .relevance import Answer, ListRelevance, OffTopic, list_relevance
 
 __all__ = [
     "EngineSystem",
@@ -93,6 +94,7 @@ class EngineSystem:
 
 class Scores(msgspec.Struct, kw_only=True):
     queries: int
+    hit_1: float = msgspec.field(name="hit@1")
     recall_1: float = msgspec.field(name="recall@1")
     recall_5: float = msgspec.field(name="recall@5")
     recall_10: float = msgspec.field(name="recall@10")
@@ -102,7 +104,11 @@ class Scores(msgspec.Struct, kw_only=True):
     brier: float
     p50_ms: float
     p95_ms: float
+    stale_queries: int = 0
+    stale_first: float | None = None  # share of them where a replaced answer comes first
     per_kind: dict[str, Scores] = msgspec.field(default_factory=dict)
+    lists: dict[str, ListRelevance] = msgspec.field(default_factory=dict)
+    offtopic: OffTopic | None = None
 
 
 class Samples(msgspec.Struct, kw_only=True):
@@ -124,20 +130,24 @@ class QualityReport(msgspec.Struct, kw_only=True):
 
 class _Outcome(msgspec.Struct):
     kind: str
+    hit: float
     recall: tuple[float, float, float]
     ndcg: float
     mrr: float
     probs: list[float]
     labels: list[bool]
     seconds: float
+    stale_first: bool | None
 
 
 def _score(outcomes: Sequence[_Outcome]) -> Scores:
     probs = [p for o in outcomes for p in o.probs]
     labels = [y for o in outcomes for y in o.labels]
     seconds = [o.seconds for o in outcomes]
+    stale = [o.stale_first for o in outcomes if o.stale_first is not None]
     return Scores(
         queries=len(outcomes),
+        hit_1=float(np.mean([o.hit for o in outcomes])),
         recall_1=float(np.mean([o.recall[0] for o in outcomes])),
         recall_5=float(np.mean([o.recall[1] for o in outcomes])),
         recall_10=float(np.mean([o.recall[2] for o in outcomes])),
@@ -147,6 +157,8 @@ def _score(outcomes: Sequence[_Outcome]) -> Scores:
         brier=metrics.brier(probs, labels),
         p50_ms=metrics.percentile_ms(seconds, 50),
         p95_ms=metrics.percentile_ms(seconds, 95),
+        stale_queries=len(stale),
+        stale_first=float(np.mean(stale)) if stale else None,
     )
 
 
@@ -154,31 +166,34 @@ def evaluate(
     system: System,
     queries: Sequence[EvalQuery],
     *,
+    kinds: Sequence[str] = ("memory",),
     on_query: Callable[[], None] | None = None,
 ) -> tuple[Scores, Samples]:
-    """Run every labelled query through ``system``; overall and per-``kind`` scores."""
+    """Run every query through ``system``: ranking scores of the labelled ones (on their
+    memories, or on their preferences when only those are labelled), overall and per ``kind``;
+    and, for each answer list in ``kinds``, the threshold figures over every query, off-topic
+    ones (nothing labelled) included."""
     outcomes: list[_Outcome] = []
+    answers: list[Answer] = []
     for q in queries:
-        preferences = not q.relevant
-        relevant = set(q.relevant_preferences if preferences else q.relevant)
-        if not relevant:
-            continue
-        start = time.perf_counter()
-        top = system.search(q, TOP, preferences=preferences, warm=False)
-        seconds = time.perf_counter() - start
-        deep = system.search(q, MRR_DEPTH, preferences=preferences, warm=True)
-        labels = [i in relevant for i in top.ids]
-        outcomes.append(
-            _Outcome(
-                kind=q.kind or "all",
-                recall=tuple(metrics.recall_at(top.ids, relevant, k) for k in (1, 5, 10)),
-                ndcg=metrics.ndcg_at(top.ids, relevant, TOP),
-                mrr=metrics.mrr_at(deep.ids, relevant, MRR_DEPTH),
-                probs=[min(1.0, max(0.0, r)) for r in top.relativity],
-                labels=labels,
-                seconds=seconds,
-            )
-        )
+        primary = "memory" if q.relevant else "preference" if q.relevant_preferences else None
+        order = sorted({*kinds, *([primary] if primary else [])}, key=lambda k: k != primary)
+        first: Hits | None = None
+        seconds = 0.0
+        for i, kind in enumerate(order):
+            start = time.perf_counter()
+            top = system.search(q, TOP, preferences=kind == "preference", warm=i > 0)
+            if i == 0:
+                seconds, first = time.perf_counter() - start, top
+            if kind in kinds:
+                relevant = set(q.relevant_preferences if kind == "preference" else q.relevant)
+                answers.append(Answer(
+                    kind=kind, probs=[min(1.0, max(0.0, r)) for r in top.relativity],
+                    labels=[h in relevant for h in top.ids], relevant=len(relevant),
+                    offtopic=primary is None,
+                ))  # fmt: skip
+        if primary is not None and first is not None:
+            outcomes.append(_outcome(system, q, primary, first, seconds))
         if on_query is not None:
             on_query()
     if not outcomes:
@@ -188,12 +203,33 @@ def evaluate(
     for o in outcomes:
         by_kind[o.kind].append(o)
     overall.per_kind = {k: _score(v) for k, v in sorted(by_kind.items())}
+    overall.lists, overall.offtopic = list_relevance(answers)
     samples = Samples(
         probs=[p for o in outcomes for p in o.probs],
         labels=[y for o in outcomes for y in o.labels],
         seconds=[o.seconds for o in outcomes],
     )
     return overall, samples
+
+
+def _outcome(system: System, q: EvalQuery, kind: str, top: Hits, seconds: float) -> _Outcome:
+    preferences = kind == "preference"
+    relevant = set(q.relevant_preferences if preferences else q.relevant)
+    deep = system.search(q, MRR_DEPTH, preferences=preferences, warm=True)
+    stale = None
+    if q.stale and not preferences:
+        stale = metrics.stale_first(deep.ids, relevant, set(q.stale))
+    return _Outcome(
+        kind=q.kind or "all",
+        hit=metrics.hit_at(top.ids, relevant, 1),
+        recall=tuple(metrics.recall_at(top.ids, relevant, k) for k in (1, 5, 10)),
+        ndcg=metrics.ndcg_at(top.ids, relevant, TOP),
+        mrr=metrics.mrr_at(deep.ids, relevant, MRR_DEPTH),
+        probs=[min(1.0, max(0.0, r)) for r in top.relativity],
+        labels=[i in relevant for i in top.ids],
+        seconds=seconds,
+        stale_first=stale,
+    )
 
 
 def _fingerprint(paths: Iterable[Path]) -> list[tuple[str, int, int]]:
@@ -243,6 +279,7 @@ def open_cached_store(
 
 
 _COLUMNS = [
+    ("hit@1", "hit_1"),
     ("R@1", "recall_1"),
     ("R@5", "recall_5"),
     ("R@10", "recall_10"),
@@ -307,6 +344,8 @@ def run(
     )
     scores: dict[str, Scores] = {}
     samples: dict[str, Samples] = {}
+    kinds = [k for k, items in (("memory", evalset.memories), ("preference", evalset.preferences))
+             if items]  # fmt: skip
     with engine:
         backend = str(engine.stats()["backend"])
         systems: list[System] = [EngineSystem(engine, r) for r in rankings]
@@ -323,7 +362,7 @@ def run(
                 bar = tqdm(total=len(evalset.queries), desc=system.name, unit="q")
             try:
                 scores[system.name], samples[system.name] = evaluate(
-                    system, evalset.queries, on_query=bar.update if bar else None
+                    system, evalset.queries, kinds=kinds, on_query=bar.update if bar else None
                 )
             finally:
                 if bar is not None:
