@@ -160,6 +160,7 @@ def test_evaluate_thresholds_stale_and_offtopic() -> None:
     assert at[0.3].recall == 1.0
     assert at[0.5].kept == 2 and at[0.5].precision == 0.5 and at[0.5].recall == 0.5
     assert at[0.8].kept == 0 and at[0.8].precision is None and at[0.8].recall == 0.0
+    assert mem.returned == 2
     patp = {k.threshold: k for k in pref.kept}
     assert patp[0.5].kept == 2 and patp[0.5].precision == 0.5
     assert scores.offtopic is not None and scores.offtopic.queries == 1

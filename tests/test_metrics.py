@@ -68,9 +68,10 @@ def test_hit_and_stale_first() -> None:
 
 def test_kept_and_surface() -> None:
     probs, labels = [0.9, 0.6, 0.3, 0.1], [True, False, True, False]
-    assert metrics.kept_at(probs, labels, 4, 0.5) == (2, 0.5, 0.25)
-    assert metrics.kept_at(probs, labels, 4, 0.3) == (3, pytest.approx(2 / 3), 0.5)
-    kept, precision, recall = metrics.kept_at(probs, labels, 0, 0.95)
-    assert kept == 0 and math.isnan(precision) and math.isnan(recall)
+    assert metrics.kept_at(probs, labels, 0.5) == (2, 0.5, 0.5)
+    assert metrics.kept_at(probs, labels, 0.3) == (3, pytest.approx(2 / 3), 1.0)
+    kept, precision, recall = metrics.kept_at(probs, labels, 0.95)
+    assert kept == 0 and math.isnan(precision) and recall == 0.0
+    assert math.isnan(metrics.kept_at([0.5], [False], 0.1)[2])  # nothing relevant returned
     assert metrics.surface_rate([0.2, 0.31, 0.5, 0.0], 0.3) == 0.5
     assert math.isnan(metrics.surface_rate([], 0.3))

@@ -12,10 +12,11 @@ Ranking metrics take one query's ranked ids (best first) and its set of relevant
   comes before every relevant one; an id missing from the ranking ranks below it.
 
 Relevance thresholds (what an app keeps with ``relativity=t``), over many queries' returned
-hits: ``kept_at(probs, labels, relevant_total, t)`` gives ``(kept, precision, recall)`` of the
-hits with probability ``>= t``: precision among them, recall against every relevant item of
-those queries (returned or not). ``surface_rate(top, t)``: the share of queries whose best hit
-scores ``>= t`` (for queries with nothing relevant, how often a threshold lets noise through).
+hits: ``kept_at(probs, labels, t)`` gives ``(kept, precision, recall)`` of the hits with
+probability ``>= t``: precision among them, recall against the relevant hits returned (what the
+threshold loses of what the search found). ``surface_rate(top, t)``: the share of queries
+whose best hit scores ``>= t`` (for queries with nothing relevant, how often a threshold lets
+noise through).
 
 Calibration takes the probabilities a system gave (``relativity``) and 0/1 labels:
 
@@ -82,16 +83,16 @@ def stale_first(ranked: Sequence[str], relevant: set[str], stale: set[str]) -> b
 
 
 def kept_at(
-    probs: Sequence[float], labels: Sequence[bool | int], relevant_total: int, t: float
+    probs: Sequence[float], labels: Sequence[bool | int], t: float
 ) -> tuple[int, float, float]:
-    """``(kept, precision, recall)`` of the hits with probability ``>= t`` (precision NaN when
-    none is kept, recall NaN without relevant items)."""
+    """``(kept, precision, recall)`` of the hits with probability ``>= t``: precision among
+    them (NaN when none is kept), recall against the relevant hits (NaN without any)."""
     p, y = _arrays(probs, labels)
     keep = p >= t
     kept = int(keep.sum())
     hits = float(y[keep].sum())
     precision = hits / kept if kept else math.nan
-    recall = hits / relevant_total if relevant_total else math.nan
+    recall = hits / float(y.sum()) if y.sum() else math.nan
     return kept, precision, recall
 
 

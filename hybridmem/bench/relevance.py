@@ -19,7 +19,7 @@ class Kept(msgspec.Struct, kw_only=True):
     threshold: float
     kept: int
     precision: float | None  # None when nothing is kept
-    recall: float | None  # against every relevant item of that kind, returned or not
+    recall: float | None  # against the relevant hits returned (at any relativity)
 
 
 class ListRelevance(msgspec.Struct, kw_only=True):
@@ -27,7 +27,8 @@ class ListRelevance(msgspec.Struct, kw_only=True):
     that kind, off-topic queries included (their hits are all irrelevant)."""
 
     queries: int
-    relevant: int
+    relevant: int  # labelled relevant items of those queries
+    returned: int  # of which the top-10 answers held
     ece: float
     kept: list[Kept]
 
@@ -76,12 +77,13 @@ def list_relevance(
         relevant = sum(a.relevant for a in mine)
         kept = []
         for t in THRESHOLDS:
-            n, precision, recall = metrics.kept_at(probs, labels, relevant, t)
+            n, precision, recall = metrics.kept_at(probs, labels, t)
             kept.append(Kept(threshold=t, kept=n, precision=_nan_none(precision),
                              recall=_nan_none(recall)))  # fmt: skip
         out[kind] = ListRelevance(
-            queries=len(mine), relevant=relevant, ece=metrics.ece(probs, labels), kept=kept
-        )
+            queries=len(mine), relevant=relevant, returned=sum(labels),
+            ece=metrics.ece(probs, labels), kept=kept,
+        )  # fmt: skip
         tops = [a.probs[0] if a.probs else 0.0 for a in mine if a.offtopic]
         if tops:
             offtopic = len(tops)

@@ -41,8 +41,8 @@ def kinds_table(report: QualityReport) -> str:
 
 
 def thresholds_table(scores: Scores) -> str:
-    """Per threshold: hits kept, their precision and recall, for each answer list; then the
-    stale-first and off-topic surface rates and each list's ECE."""
+    """Per threshold: hits kept, their precision and recall (of the relevant hits returned), for
+    each answer list; then each list's ECE and the off-topic surface and stale-first rates."""
     kinds = list(scores.lists)
     head = "| relativity ≥ | " + " | ".join(f"{k}s kept | precision | recall" for k in kinds) + " |"
     rule = "|---:|" + "---:|---:|---:|" * len(kinds)
@@ -56,7 +56,10 @@ def thresholds_table(scores: Scores) -> str:
     notes = []
     for k in kinds:
         lr = scores.lists[k]
-        notes.append(f"{k} hits: {lr.queries} queries, {lr.relevant} relevant, ECE {lr.ece:.3f}")
+        notes.append(
+            f"{k} hits: {lr.queries} queries, {lr.returned} of {lr.relevant} relevant items "
+            f"returned, ECE {lr.ece:.3f}"
+        )
     if scores.offtopic is not None:
         surf = scores.offtopic.surface
         parts = [f"top {k} ≥ {t}: {v:.2f}" for k, by in surf.items() for t, v in by.items()]
