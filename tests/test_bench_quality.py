@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,29 @@ def test_cli_writes_results_table_and_plots(tmp_path: Path, cache: Path, capsys,
     assert len(stores) == 1
     assert main([*argv[:5], "--cache", str(cache), "--quiet"]) == 0
     assert sorted(cache.iterdir()) == stores
+
+
+def test_cached_stores_are_built_aside(tmp_path: Path, demo) -> None:
+    """A store is built beside its final place and renamed in: a run that finds a half-built
+    store of an older hybridmem replaces it, and never touches another run's build."""
+    import msgspec
+
+    from hybridmem.bench.quality import open_cached_store
+
+    small = msgspec.structs.replace(demo, memories=demo.memories[:5], preferences=[])
+    kw = {"cache_dir": tmp_path, "model": None, "progress": False}
+    with open_cached_store(small, DATA / "demo.json", "evalset", **kw) as eng:
+        built = eng.directory
+    assert [p.name for p in tmp_path.iterdir()] == [built.name]
+    shutil.rmtree(built)
+    built.mkdir()  # interrupted in place, no BUILT marker
+    (built / "junk").write_text("x")
+    other = tmp_path / f".{built.name}.building-1"  # another run, still building
+    other.mkdir()
+    with open_cached_store(small, DATA / "demo.json", "evalset", **kw) as eng:
+        assert eng.stats()["activated"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([built.name, other.name])
+    assert not (built / "junk").exists() and (built / "BUILT").exists()
 
 
 def test_calibrate_cli_refits_both_models(tmp_path: Path, cache: Path, encoder, capsys) -> None:

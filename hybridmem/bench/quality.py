@@ -10,6 +10,7 @@ labels are preferences (PrefEval) on ``preference_detail_list``.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -262,20 +263,26 @@ def open_cached_store(
         :16
     ]
     path = cache_dir / f"{loader}-{key}"
-    marker = path / "BUILT"
-    if marker.exists():
+    if (path / "BUILT").exists():
         return Engine.open(path, model=model, config=config)
-    if path.exists():
-        shutil.rmtree(path)  # an interrupted build
-    engine = Engine.open(path, model=model, config=config)
+    # Built aside and renamed into place: a run beside this one never sees (nor removes) a
+    # half-built store; of two runs building the same store at once, the first rename wins.
+    building = cache_dir / f".{path.name}.building-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
+    engine = Engine.open(building, model=model, config=config)
     try:
         engine.add([*evalset.memories, *evalset.preferences], progress=progress)
         engine.flush()
-        marker.write_text(f"{loader} {source}\n")
-    except BaseException:
+        (building / "BUILT").write_text(f"{loader} {source}\n")
+    finally:
         engine.close()
-        raise
-    return engine
+    if path.exists() and not (path / "BUILT").exists():
+        shutil.rmtree(path)  # left by a build of an older hybridmem, interrupted in place
+    try:
+        building.rename(path)
+    except OSError:  # another run finished first: use its store
+        shutil.rmtree(building, ignore_errors=True)
+    return Engine.open(path, model=model, config=config)
 
 
 _COLUMNS = [
