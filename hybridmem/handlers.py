@@ -1,8 +1,9 @@
 """The HTTP handlers of ``hybridmem serve``: one method per MemOS endpoint, bound to an engine,
 a key ring and the server's settings (:mod:`hybridmem.server` mounts them).
 
-Each handler decodes the body (:mod:`hybridmem.wire`), checks the key's access to the user,
-calls the :class:`~hybridmem.Engine` in a worker thread and returns what goes in the envelope.
+Each handler decodes the body (:mod:`hybridmem.wire`) and runs its operation
+(:mod:`hybridmem.operations`: the key's access to the user, MemOS defaults, the
+:class:`~hybridmem.Engine` call) in a worker thread; what it returns goes in the envelope.
 Searches and reads run in a thread pool (``search_threads`` at once); up to ``write_threads``
 writes are in flight, and the engine applies their chunks in turn, so a long add blocks
 neither searches nor a short add.
@@ -11,12 +12,10 @@ neither searches nor a short add.
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from functools import partial
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -28,18 +27,9 @@ from starlette.responses import Response
 from . import wire
 from .auth import OPEN_GRANT, Grant, KeyRing
 from .engine import Engine
-from .errors import (
-    ForbiddenError,
-    HybridMemError,
-    InvalidRequestError,
-    LimitExceededError,
-    MissingFieldError,
-    NotFoundError,
-    PayloadTooLargeError,
-)
+from .errors import HybridMemError, MissingFieldError, NotFoundError, PayloadTooLargeError
 from .messages import Extractor
-from .types import Message, Role
-from .validate import user_id_arg
+from .operations import Operations
 
 __all__ = ["Handlers", "ServerSettings", "error_response", "status_of"]
 
@@ -55,7 +45,6 @@ _STATUS = {
     40306: 403,
     40310: 403,
 }
-_ROLES: tuple[str, ...] = get_args(Role)
 _MAX_TASKS = 10_000
 
 
@@ -110,7 +99,9 @@ class Handlers:
         self.engine = engine
         self.keys = keys
         self.settings = settings
-        self.extractor = extractor
+        self.ops = Operations(
+            engine, extractor=extractor, default_memory_limit=settings.default_memory_limit
+        )
         self.readers = anyio.CapacityLimiter(settings.search_threads)
         # The engine serialises writes chunk by chunk (fairly), so several write requests may
         # be in flight: a small add is not queued behind the whole of a big one.
@@ -169,49 +160,11 @@ class Handlers:
 
     async def search(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.SearchMemoryRequest)
-        _check_user(req.user_id, grant)
-        return await self.read(
-            self.engine.search,
-            req.query,
-            user_id=req.user_id,
-            conversation_id=req.conversation_id or None,
-            memory_limit_number=_default(
-                req.memory_limit_number, self.settings.default_memory_limit
-            ),
-            include_preference=_default(req.include_preference, True),
-            preference_limit_number=_default(req.preference_limit_number, 6),
-            relativity=_finite(_default(req.relativity, 0.0), "relativity"),
-            filter=req.filter,
-            reference_time=req.reference_time,
-            explain=req.explain,
-        )
+        return await self.read(self.ops.search, req, grant)
 
     async def add_message(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.AddMessageRequest)
-        users = [req.user_id] if isinstance(req.user_id, str) else req.user_id
-        if not users:
-            raise MissingFieldError("user_id must not be empty")
-        if len(users) > wire.MAX_USERS:
-            raise LimitExceededError(f"at most {wire.MAX_USERS} user ids per request")
-        if len(req.messages) > wire.MAX_MESSAGES:
-            raise LimitExceededError(f"at most {wire.MAX_MESSAGES} messages per request")
-        for user in users:
-            _check_user(user, grant)
-        wire.check_depth(req.info, "info")
-        messages = [_message(i, m) for i, m in enumerate(req.messages)]
-        results = []
-        for user in users:
-            results.append(
-                await self.write(
-                    self.engine.add_messages,
-                    messages,
-                    user_id=user,
-                    conversation_id=req.conversation_id or None,
-                    tags=req.tags or (),
-                    info=req.info,
-                    extractor=self.extractor,
-                )
-            )
+        result = await self.write(self.ops.add_message, req, grant)
         task_id = uuid.uuid4().hex
         self.tasks[task_id] = None
         while len(self.tasks) > _MAX_TASKS:
@@ -220,85 +173,29 @@ class Handlers:
             success=True,
             task_id=task_id,
             status="completed",
-            memory_ids=[i for r in results for i in r.memory_ids],
-            new_memories=sum(r.new_items for r in results),
-            new_messages=sum(r.new_messages for r in results),
+            memory_ids=result.memory_ids,
+            new_memories=result.new_items,
+            new_messages=result.new_messages,
         )
 
     async def add_memory(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.AddMemoryRequest)
-        return await self._add(req.memories, grant)
+        return await self.write(self.ops.add_memory, req, grant)
 
     async def add_preference(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.AddPreferenceRequest)
-        return await self._add(req.preferences, grant)
-
-    async def _add(self, items: list[Any], grant: Grant) -> wire.AddedItemsData:
-        if not items:
-            raise MissingFieldError("the list of items must not be empty")
-        for item in items:
-            _check_user(item.user_id, grant)
-
-        if len(items) > wire.MAX_ITEMS:
-            raise LimitExceededError(f"at most {wire.MAX_ITEMS} items per request")
-        # Ids are global and keep their owner: the store refuses (IdConflictError, 409) an
-        # upsert of an id another user holds, so a key cannot take over anyone's memory.
-        n = await self.write(self.engine.add, items)
-        return wire.AddedItemsData(success=True, count=n, ids=[item.id for item in items])
+        return await self.write(self.ops.add_preference, req, grant)
 
     async def get_memory(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.GetMemoryRequest)
-        _check_user(req.user_id, grant)
-        page = _default(req.page, 1)
-        size = _default(req.size, 10)
-        if isinstance(page, bool) or page < 1:
-            raise InvalidRequestError(f"page must be an integer >= 1, got {page}")
-        if isinstance(size, bool) or not 1 <= size <= wire.MAX_PAGE_SIZE:
-            raise InvalidRequestError(f"size must be between 1 and {wire.MAX_PAGE_SIZE}")
-        offset = (page - 1) * size
-        if offset > 1 << 40:
-            raise InvalidRequestError("page is out of range")
-        memories, total = await self.read(
-            self.engine.page, req.user_id, offset=offset, limit=size, filter=req.filter
-        )
-        preferences = None
-        if _default(req.include_preference, True):
-            preferences, _ = await self.read(
-                self.engine.page,
-                req.user_id,
-                kind="preference",
-                offset=offset,
-                limit=size,
-                filter=req.filter,
-            )
-        return wire.GetMemoryData(
-            memory_detail_list=memories,
-            preference_detail_list=preferences,
-            total=total,
-            size=size,
-            current=page,
-            pages=math.ceil(total / size),
-        )
+        return await self.read(self.ops.get_memory, req, grant)
 
     async def get_memory_by_id(self, request: Request, grant: Grant) -> Any:
-        memory_id = request.path_params["memory_id"]
-        item = await self.read(self.engine.get, memory_id)
-        if item is None or not grant.allows(item.user_id):
-            raise NotFoundError(f"no memory with id {memory_id!r:.120}")
-        return item
+        return await self.read(self.ops.get_memory_by_id, request.path_params["memory_id"], grant)
 
     async def get_message(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.GetMessageRequest)
-        _check_user(req.user_id, grant)
-        limit = _default(req.message_limit_number, 6)
-        if isinstance(limit, bool) or not 1 <= limit <= wire.MAX_PAGE_SIZE:
-            raise InvalidRequestError(
-                f"message_limit_number must be between 1 and {wire.MAX_PAGE_SIZE}"
-            )
-        messages = await self.read(
-            self.engine.get_messages, req.user_id, req.conversation_id, limit=limit
-        )
-        return wire.GetMessageData(message_detail_list=messages)
+        return await self.read(self.ops.get_message, req, grant)
 
     async def get_status(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.GetStatusRequest)
@@ -310,70 +207,10 @@ class Handlers:
 
     async def delete_memory(self, request: Request, grant: Grant) -> Any:
         req = await self.body(request, wire.DeleteMemoryRequest)
-        ids, user_id, flt = req.memory_ids, req.user_id, req.filter
-        if flt is not None and user_id is not None and ids is None:
-            _check_user(user_id, grant, code=40306)
-            n = await self.write(self.engine.delete, filter=flt, user_id=user_id)
-            return wire.DeletedData(success=True, deleted=n)
-        if sum(x is not None for x in (ids, user_id, flt)) != 1:
-            raise InvalidRequestError(
-                "give exactly one of memory_ids, user_id or filter (or filter with user_id)"
-            )
-        if ids is not None:
-            if not ids:
-                raise MissingFieldError("memory_ids must not be empty")
-
-            if len(ids) > wire.MAX_IDS:
-                raise LimitExceededError(f"at most {wire.MAX_IDS} memory_ids per request")
-            # the key's access to each stored owner is checked in the delete's own transaction
-            n = await self.write(
-                self.engine.delete,
-                ids=ids,
-                check_owner=None if grant.unrestricted else partial(grant.check, code=40306),
-            )
-        elif user_id is not None:
-            _check_user(user_id, grant, code=40306)
-            n = await self.write(self.engine.delete, user_id=user_id)
-        else:
-            if not grant.unrestricted:
-                raise ForbiddenError(
-                    "this API key is limited to some users: name the user with user_id "
-                    "alongside filter",
-                    code=40306,
-                )
-            n = await self.write(self.engine.delete, filter=flt)
-        return wire.DeletedData(success=True, deleted=n)
+        return await self.write(self.ops.delete_memory, req, grant)
 
     async def openapi(self, request: Request) -> Response:
         from . import __version__
 
         doc = wire.openapi(self.settings.prefix, title="hybridmem", version=__version__)
         return _json(doc)
-
-
-def _check_user(user_id: str, grant: Grant, *, code: int = 40310) -> None:
-    """Validate the id (so a too-long id gets 40010, not 403), then the key's access to it."""
-    grant.check(user_id_arg(user_id), code=code)
-
-
-def _default(value: T | None, default: T) -> T:
-    return default if value is None else value
-
-
-def _finite(value: float, name: str) -> float:
-    if not math.isfinite(value):
-        raise InvalidRequestError(f"{name} must be a finite number")
-    return value
-
-
-def _message(i: int, m: wire.WireMessage) -> Message:
-    if m.role not in _ROLES:
-        raise InvalidRequestError(f"messages[{i}].role must be one of {', '.join(_ROLES)}")
-    chat_time = m.chat_time
-    if isinstance(chat_time, float) and not math.isfinite(chat_time):
-        raise InvalidRequestError(f"messages[{i}].chat_time must be finite")
-    return Message(
-        role=m.role,  # type: ignore[arg-type]
-        content=m.text(),
-        chat_time=None if chat_time is None else str(chat_time),
-    )

@@ -9,12 +9,13 @@ MemOS code keeps working. Every answer is an :class:`Envelope`: ``{"code": 0, "m
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import math
+from typing import Any, Generic, TypeVar, get_args
 
 import msgspec
 
 from .errors import FieldTooLongError, InvalidRequestError, LimitExceededError, MissingFieldError
-from .types import Memory, MessageDetail, Preference, SearchData
+from .types import Memory, Message, MessageDetail, Preference, Role, SearchData
 
 __all__ = [
     "AddMemoryRequest",
@@ -38,9 +39,11 @@ __all__ = [
     "check_depth",
     "decode",
     "openapi",
+    "to_message",
 ]
 
 T = TypeVar("T")
+_ROLES: tuple[str, ...] = get_args(Role)
 
 #: MemOS caps /get/memory pages and /get/message lists at 50.
 MAX_PAGE_SIZE = 50
@@ -96,6 +99,9 @@ class ContentPart(msgspec.Struct, kw_only=True):
 
 
 class WireMessage(msgspec.Struct, kw_only=True):
+    """One chat message as clients send it: OpenAI style (``content`` a string or a list of
+    parts), ``chat_time`` free text or a number."""
+
     role: str
     content: str | list[ContentPart]
     chat_time: str | int | float | None = None
@@ -104,6 +110,21 @@ class WireMessage(msgspec.Struct, kw_only=True):
         if isinstance(self.content, str):
             return self.content
         return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+
+
+def to_message(i: int, m: WireMessage) -> Message:
+    """``messages[i]`` of a request as a :class:`~hybridmem.types.Message` (text parts joined;
+    a numeric ``chat_time`` kept as its text)."""
+    if m.role not in _ROLES:
+        raise InvalidRequestError(f"messages[{i}].role must be one of {', '.join(_ROLES)}")
+    chat_time = m.chat_time
+    if isinstance(chat_time, float) and not math.isfinite(chat_time):
+        raise InvalidRequestError(f"messages[{i}].chat_time must be finite")
+    return Message(
+        role=m.role,  # type: ignore[arg-type]
+        content=m.text(),
+        chat_time=None if chat_time is None else str(chat_time),
+    )
 
 
 class AddMessageRequest(msgspec.Struct, kw_only=True):
