@@ -1,0 +1,74 @@
+"""What the subcommands share: opening the store of ``args.dir``, reading item files, the
+MemOS envelope."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EXIT_USAGE", "MODEL_NAMES", "envelope", "open_engine", "read_items"]
+
+EXIT_USAGE = 2
+MODEL_NAMES = "all-MiniLM-L6-v2[@torch|@int8], multilingual-e5-small or a local path"
+
+
+def open_engine(args: argparse.Namespace, *, read_only: bool = False) -> Any:
+    """The store of ``args.dir``: read-only (it must exist, nothing is created or locked, and
+    it may be read while a server writes it), or for writing (created if missing; refused
+    with exit status 2 while another process writes it)."""
+    from ..engine import Engine
+
+    return Engine.open(args.dir, model=getattr(args, "model", None), read_only=read_only)
+
+
+def read_items(path: Path) -> list[Any]:
+    """Memories and preferences from JSONL (one item a line), a JSON list, or an eval-set file."""
+    import msgspec
+
+    from ..errors import InvalidRequestError
+    from ..evalset import load_evalset
+    from ..types import Memory, Preference
+
+    def convert(obj: Any, where: str) -> Any:
+        if not isinstance(obj, dict):
+            raise InvalidRequestError(f"{where}: expected an object")
+        kind = Preference if "preference" in obj else Memory
+        try:
+            return msgspec.convert(obj, kind)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequestError(f"{where}: {exc}") from None
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read {path}: {exc}") from exc
+    if path.suffix == ".jsonl":
+        items = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    obj = msgspec.json.decode(line)
+                except msgspec.DecodeError as exc:
+                    raise InvalidRequestError(f"{path}:{n}: {exc}") from None
+                items.append(convert(obj, f"{path}:{n}"))
+        return items
+    try:
+        doc = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestError(f"{path}: {exc}") from None
+    if isinstance(doc, dict) and ("memories" in doc or "preferences" in doc):
+        data = load_evalset(path)
+        return [*data.memories, *data.preferences]
+    if isinstance(doc, list):
+        return [convert(obj, f"{path}[{i}]") for i, obj in enumerate(doc)]
+    raise InvalidRequestError(f"{path}: expected a list of items, JSONL, or an eval-set object")
+
+
+def envelope(data: Any) -> str:
+    """``data`` in the MemOS success envelope, as indented JSON."""
+    import msgspec
+
+    return msgspec.json.format(
+        msgspec.json.encode({"code": 0, "message": "ok", "data": data}), indent=2
+    ).decode()
