@@ -352,6 +352,7 @@ class DerivedIndexes:
     def stats(self) -> dict[str, int]:
         return {
             "lexical_docs": self.lexical.num_docs(),
+            "lexical_segments": self.lexical.num_segments(),
             "dense_vectors": self.dense.count(),
             "dense_owners": self.dense.owners(),
             "applied_seq": self.applied,

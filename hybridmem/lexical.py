@@ -28,6 +28,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal, TypeAlias
 
 import numpy as np
 import tantivy
@@ -36,7 +37,10 @@ from .errors import StoreError
 from .store import StoredRow
 from .types import Memory
 
-__all__ = ["LexicalIndex", "cjk_terms", "empty_hits", "index_text", "owner_key"]
+__all__ = ["Among", "LexicalIndex", "cjk_terms", "empty_hits", "index_text", "owner_key"]
+
+#: Which documents :meth:`LexicalIndex.term_matches` reads (see there).
+Among: TypeAlias = Literal["auto", "owner", "docs"]
 
 _ANALYZER = "hm_en"
 _CJK_RUN = re.compile(
@@ -138,6 +142,10 @@ class LexicalIndex:
 
     def num_docs(self) -> int:
         return self._index.searcher().num_docs
+
+    def num_segments(self) -> int:
+        """Segments of the searched index (each search pays a cost per segment)."""
+        return self._index.searcher().num_segments
 
     def analyze(self, text: str) -> list[str]:
         """The ``text`` field's terms of ``text``, as the index analyses it."""
@@ -251,23 +259,40 @@ class LexicalIndex:
         user_id: str,
         docs: np.ndarray,
         terms: tuple[Counter[str], Counter[str]],
+        *,
+        owner_size: int | None = None,
+        among: Among = "auto",
     ) -> np.ndarray:
         """Which of ``docs`` (sorted, one owner's) contain each query term: a ``(terms, docs)``
         boolean matrix, words first, then CJK grams (``terms`` from :meth:`query_terms`).
 
         One search per :data:`_BITS` terms: term ``i`` of a batch scores a constant ``2**i``,
         so a hit's score is the bit set of the terms it contains (exact: sums of distinct
-        powers of two below ``2**24`` are exact in float32, Tantivy's score type)."""
+        powers of two below ``2**24`` are exact in float32, Tantivy's score type).
+
+        ``among`` says which documents a search reads. ``"owner"``: every match of the owner,
+        kept where it is one of ``docs`` (its cost follows the owner's matches, which are
+        contiguous in each segment). ``"docs"``: only ``docs``, through a term set (its cost
+        follows ``len(docs)`` times the segment count: a term lookup per doc and segment).
+        ``"auto"`` takes ``"owner"`` when ``owner_size`` (about how many documents the owner
+        has) is known and not much larger than ``docs``. The matrices are the same either way:
+        an ``"owner"`` search whose hits fill its limit (the size was low) is redone with
+        ``"docs"``."""
         words, grams = terms
         fields = [("text", t) for t in words] + [("cjk", t) for t in grams]
         out = np.zeros((len(fields), len(docs)), dtype=bool)
         if not fields or len(docs) == 0:
             return out
-        among = tantivy.Query.term_set_query(self._schema, "doc", docs.tolist())
-        required = [
-            (tantivy.Occur.Must, self._owner(kind, user_id)),
-            (tantivy.Occur.Must, self._const(among)),
-        ]
+        if among == "auto":
+            small = owner_size is not None and owner_size <= _OWNER_SCAN * len(docs)
+            among = "owner" if small else "docs"
+        limit = len(docs)
+        required = [(tantivy.Occur.Must, self._owner(kind, user_id))]
+        if among == "docs":
+            among_docs = tantivy.Query.term_set_query(self._schema, "doc", docs.tolist())
+            required.append((tantivy.Occur.Must, self._const(among_docs)))
+        else:
+            limit = max(owner_size or 0, len(docs)) + 1  # one more: a full page means "too low"
         searcher = self._index.searcher()
         for start in range(0, len(fields), _BITS):
             batch = fields[start : start + _BITS]
@@ -284,7 +309,9 @@ class LexicalIndex:
             query = tantivy.Query.boolean_query(
                 [*required, (tantivy.Occur.Must, tantivy.Query.boolean_query(bits))]
             )
-            hits = searcher.search(query, len(docs), count=False).hits
+            hits = searcher.search(query, limit, count=False).hits
+            if among == "owner" and len(hits) == limit:
+                return self.term_matches(kind, user_id, docs, terms, among="docs")
             if not hits:
                 continue
             found = np.asarray(
@@ -292,6 +319,10 @@ class LexicalIndex:
             )
             mask = np.asarray([score for score, _ in hits], dtype=np.float32).astype(np.int64)
             cols = np.searchsorted(docs, found)
+            if among == "owner":  # keep the hits that are among docs
+                keep = cols < len(docs)
+                keep[keep] = docs[cols[keep]] == found[keep]
+                cols, mask = cols[keep], mask[keep]
             for i in range(len(batch)):
                 out[start + i, cols[(mask >> i) & 1 == 1]] = True
         return out
@@ -334,6 +365,9 @@ class LexicalIndex:
 
 #: Terms per search of :meth:`LexicalIndex.term_matches` (float32 holds 24 bits exactly).
 _BITS = 24
+#: ``term_matches`` reads the owner's matches while the owner has at most this many documents
+#: per candidate; past that, restricting the search to the candidates costs less.
+_OWNER_SCAN = 20
 
 
 def empty_hits() -> tuple[np.ndarray, np.ndarray]:

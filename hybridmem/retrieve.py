@@ -213,7 +213,10 @@ class Retriever:
         conv_ids, created = self._dense.context_of(kind, user_id, cands.docs)
         cov = None
         if coverage:
-            matches = self._lexical.term_matches(kind, user_id, cands.docs, cands.terms)
+            matches = self._lexical.term_matches(
+                kind, user_id, cands.docs, cands.terms,
+                owner_size=self._dense.owner_size(kind, user_id),
+            )  # fmt: skip
             cov = fusion.term_coverage(matches)
         x = fusion.relevance_features(
             cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids, coverage=cov

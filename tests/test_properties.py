@@ -138,7 +138,8 @@ def test_only_stopwords_query_matches_nothing_lexically(demo_engine: Engine) -> 
 
 def test_term_matches_agree_with_the_analyzer(tmp_path: Path, demo) -> None:
     """Which docs hold which query term (one search per 24 terms, read from the score's bits)
-    against the analyzer run over each doc's text; > 24 terms, words and CJK."""
+    against the analyzer run over each doc's text; > 24 terms, words and CJK; every way of
+    choosing the documents searched, including an owner size too low for the owner."""
     from hybridmem.lexical import LexicalIndex, cjk_terms, index_text
     from hybridmem.store import StoredRow
 
@@ -158,13 +159,18 @@ def test_term_matches_agree_with_the_analyzer(tmp_path: Path, demo) -> None:
     terms = lex.query_terms(query, 256)
     mine = [r for r in rows if r.user_id == user]
     docs = np.array([r.doc for r in mine], dtype=np.int64)
-    got = lex.term_matches("memory", user, docs, terms)
-    assert len(terms[0]) + len(terms[1]) > 24 and got.shape == (
-        len(terms[0]) + len(terms[1]), len(docs),
-    ) and got[:24].any() and got[24:].any()  # fmt: skip
-    for j, row in enumerate(mine):
+    expected = []
+    for row in mine:
         text = index_text(row)
         words, grams = set(lex.analyze(text)), set(cjk_terms(text))
-        expected = [t in words for t in terms[0]] + [g in grams for g in terms[1]]
-        assert got[:, j].tolist() == expected, row.item.id
-    assert lex.term_matches("memory", user, docs[:0], terms).shape == (len(expected), 0)
+        expected.append([t in words for t in terms[0]] + [g in grams for g in terms[1]])
+    want = np.array(expected, dtype=bool).T
+    assert len(terms[0]) + len(terms[1]) > 24 and want[:24].any() and want[24:].any()
+    ways = [{"among": "docs"}, {"among": "owner", "owner_size": len(mine)},
+            {"owner_size": len(mine)}, {"owner_size": 1}, {}]  # fmt: skip
+    for way in ways:
+        got = lex.term_matches("memory", user, docs, terms, **way)
+        assert got.shape == want.shape and (got == want).all(), way
+        some = docs[::3]  # a subset: the owner's other matches must not show up
+        assert (lex.term_matches("memory", user, some, terms, **way) == want[:, ::3]).all(), way
+        assert lex.term_matches("memory", user, docs[:0], terms, **way).shape == (len(want), 0)
