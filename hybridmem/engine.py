@@ -148,6 +148,20 @@ class Engine:
         """The dimension of the store's embeddings."""
         return self._gen.dim
 
+    def warmup(self) -> None:
+        """Load the embedding model and run the search path once, so that the first search
+        is as fast as the next ones (models load on first use otherwise). Idempotent;
+        ``hybridmem serve`` calls it before it reports ready.
+
+        Raises:
+            EncoderError: the model cannot be loaded.
+        """
+        self._check_open()
+        self.encode_query("warm up")
+        user = self._store.some_user()
+        if user is not None:  # one real search: the indexes' readers and the relevance model
+            self.search("warm up", user_id=user, memory_limit_number=1, preference_limit_number=1)
+
     def close(self) -> None:
         """Persist the derived indexes and release the store. Idempotent.
 

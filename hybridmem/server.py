@@ -8,6 +8,9 @@ requests in flight finish, then closes the engine (the dense index is saved on c
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,8 +27,11 @@ from .auth import Grant, KeyRing
 from .engine import Engine
 from .handlers import Handlers, ServerSettings, error_response
 from .messages import Extractor
+from .probes import Readiness
 
 __all__ = ["ServerSettings", "create_app"]
+
+log = logging.getLogger("hybridmem.server")
 
 
 def create_app(
@@ -34,17 +40,24 @@ def create_app(
     keys: KeyRing | None,
     settings: ServerSettings | None = None,
     extractor: Extractor | None = None,
+    warmup: Callable[[], None] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``engine``; it owns the engine and closes it on shutdown.
+
+    ``GET /health`` answers 200 while the process runs; ``GET /ready`` answers 503 until the
+    warm-up (run in a thread when the server starts) has finished, then 200. Neither needs a
+    key, and both sit at the root, outside ``prefix``.
 
     Args:
         engine: an open engine.
         keys: the API keys; ``None`` serves without authentication (``--insecure-no-auth``).
         settings: server knobs.
         extractor: turns ``/add/message`` messages into memories (default: one per user turn).
+        warmup: what must run before the server is ready (default :meth:`Engine.warmup`).
     """
     settings = settings or ServerSettings()
     api = Handlers(engine, keys, settings, extractor)
+    readiness = Readiness(engine.model)
     prefix = settings.prefix.rstrip("/")
 
     def post(path: str, handler: Callable[[Request, Grant], Any]) -> Route:
@@ -65,10 +78,24 @@ def create_app(
         post("/get/status", api.get_status),
         post("/delete/memory", api.delete_memory),
         Route(prefix + "/openapi.json", api.openapi, methods=["GET"]),
+        Route("/health", readiness.health, methods=["GET"]),
+        Route("/ready", readiness.ready, methods=["GET"]),
     ]
+
+    def warm() -> None:
+        start = time.perf_counter()
+        try:
+            (warmup or engine.warmup)()
+        except Exception as exc:
+            log.exception("warm-up failed")
+            readiness.failed(f"warm-up failed: {exc}")
+            return
+        readiness.set_ready()
+        log.info("ready: model %s warmed up in %.1fs", engine.model, time.perf_counter() - start)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=warm, name="hybridmem-warmup", daemon=True).start()
         try:
             yield
         finally:

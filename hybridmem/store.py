@@ -407,6 +407,14 @@ class Store(MessageTables, ReindexTables):
         with self._read() as db:
             return _owners(db, list(ids))
 
+    def some_user(self) -> str | None:
+        """The user of one activated item (any), or ``None`` in an empty store."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT user_id FROM items WHERE status = 'activated' LIMIT 1"
+            ).fetchone()
+        return None if row is None else row[0]
+
     def count_active(self) -> int:
         """How many items are activated (maintained by triggers, O(1))."""
         with self._read() as db:

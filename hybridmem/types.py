@@ -5,7 +5,9 @@ Inputs (``Memory``, ``Preference``) are what a service stores; outputs (``Memory
 MemOS's ``POST /search/memory`` response, field for field and in the same order.
 
 Times are epoch milliseconds. A ``Memory`` or ``Preference`` added without ``create_time`` gets the
-time of the add (``update_time`` likewise), as a database would stamp a new row.
+time of the add (``update_time`` likewise), as a database would stamp a new row. On input a time
+may also be an ISO-8601 string (``"2025-06-01T10:00:00Z"``; no offset = UTC), as in filters: the
+add stores it as epoch milliseconds, so what is read back is always a number.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ ConversationId = Annotated[str, Meta(max_length=MAX_ID_LENGTH)]
 # Epoch ms up to the end of year 9999: what datetime, SQLite and msgpack all represent.
 MAX_EPOCH_MS = 253_402_300_799_999
 EpochMs = Annotated[int, Meta(ge=0, le=MAX_EPOCH_MS)]
+#: a time as an add accepts it: epoch ms, or an ISO-8601 string (stored as epoch ms)
+TimeIn: TypeAlias = EpochMs | Annotated[str, Meta(min_length=1, max_length=64)]
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 NonEmptyText = Annotated[str, Meta(min_length=1)]
 
@@ -64,8 +68,8 @@ class Memory(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str] = msgspec.field(default_factory=list)
     confidence: Probability = 1.0
     status: Status = "activated"
-    create_time: EpochMs | None = None
-    update_time: EpochMs | None = None
+    create_time: TimeIn | None = None
+    update_time: TimeIn | None = None
 
 
 class Preference(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,8 +82,8 @@ class Preference(msgspec.Struct, frozen=True, kw_only=True):
     preference_type: PreferenceType = "explicit_preference"
     reasoning: str = ""
     status: Status = "activated"
-    create_time: EpochMs | None = None
-    update_time: EpochMs | None = None
+    create_time: TimeIn | None = None
+    update_time: TimeIn | None = None
 
 
 Item: TypeAlias = Memory | Preference

@@ -13,8 +13,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from . import wire
 from .config import RANKINGS
 from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
+from .filters import iso_ms
 from .types import MAX_EPOCH_MS, MAX_ID_LENGTH, Item, Memory, Message, Preference
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "check_search",
     "conversation_id_arg",
     "ids_arg",
+    "info_arg",
     "limit_arg",
     "messages_arg",
     "tags_arg",
@@ -105,25 +108,49 @@ def tags_arg(tags: Any) -> list[str]:
 
 
 def messages_arg(messages: Any) -> list[Message]:
-    """A non-empty list of :class:`~hybridmem.types.Message`, re-validated as a decoder would."""
+    """A non-empty list of :class:`~hybridmem.types.Message`, re-validated as a decoder would.
+
+    An element may also be a message as the HTTP API takes it: a mapping in OpenAI style
+    (``{"role": "user", "content": "..." | [{"type": "text", "text": "..."}]}``, optional
+    ``chat_time``) or a :class:`~hybridmem.wire.WireMessage`; it is decoded the same way."""
     if isinstance(messages, Message | str | bytes | Mapping) or not isinstance(messages, Iterable):
-        raise InvalidRequestError("messages must be a list of Message")
-    out = list(messages)
+        raise InvalidRequestError("messages must be a list of Message (or of message dicts)")
+    out = [_message(i, msg) for i, msg in enumerate(messages)]
     if not out:
         raise MissingFieldError("messages must not be empty")
-    for i, msg in enumerate(out):
-        if not isinstance(msg, Message):
-            raise InvalidRequestError(f"messages[{i}]: expected Message, got {type(msg).__name__}")
+    return out
+
+
+def _message(i: int, msg: Any) -> Message:
+    if isinstance(msg, Mapping | wire.WireMessage):
         try:
-            msgspec.convert(msgspec.to_builtins(msg), Message)
-            msgspec.msgpack.encode(msg)
+            decoded = msgspec.convert(msgspec.to_builtins(msg), wire.WireMessage)
         except (msgspec.ValidationError, TypeError) as exc:
             raise InvalidRequestError(f"messages[{i}]: {exc}") from None
-        except UnicodeEncodeError:
-            raise InvalidRequestError(
-                f"messages[{i}]: the text is not valid Unicode (it holds a lone surrogate)"
-            ) from None
-    return out
+        msg = wire.to_message(i, decoded)
+    if not isinstance(msg, Message):
+        raise InvalidRequestError(
+            f"messages[{i}]: expected Message or a message dict, got {type(msg).__name__}"
+        )
+    try:
+        msgspec.convert(msgspec.to_builtins(msg), Message)
+        msgspec.msgpack.encode(msg)
+    except (msgspec.ValidationError, TypeError) as exc:
+        raise InvalidRequestError(f"messages[{i}]: {exc}") from None
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"messages[{i}]: the text is not valid Unicode (it holds a lone surrogate)"
+        ) from None
+    return msg
+
+
+def info_arg(info: Any) -> dict[str, Any]:
+    """``add_messages``'s free-form ``info``: a mapping (``None``: empty)."""
+    if info is None:
+        return {}
+    if not isinstance(info, Mapping):
+        raise InvalidRequestError(f"info must be a mapping, got {type(info).__name__}")
+    return dict(info)
 
 
 def check_search(
@@ -178,7 +205,9 @@ def check_search(
 
 def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:
     """Validate items fully (types and ranges, as a decoder would) and stamp missing times."""
-    if isinstance(items, Memory | Preference | str | bytes | Mapping):
+    if isinstance(items, Memory | Preference | str | bytes | Mapping) or not isinstance(
+        items, Iterable
+    ):
         raise InvalidRequestError("add() takes a list of Memory / Preference items")
     out: list[Item] = []
     for i, item in enumerate(items):
@@ -192,6 +221,7 @@ def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:
             conversation_id_arg(item.conversation_id)
         except InvalidRequestError as exc:
             raise type(exc)(f"{where}: {exc.message}", code=exc.code) from None
+        item = _epoch_times(item, where)
         try:
             checked = msgspec.convert(msgspec.to_builtins(item), type(item))
             msgspec.msgpack.encode(checked)  # every text field encodable, as the store needs
@@ -209,6 +239,23 @@ def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:
             checked = msgspec.structs.replace(checked, create_time=created, update_time=updated)
         out.append(checked)
     return out
+
+
+def _epoch_times(item: Item, where: str) -> Item:
+    """The item with ISO-8601 ``create_time`` / ``update_time`` as epoch ms (as filters read
+    them: no offset = UTC); other values are left for the type check."""
+    times = {}
+    for name in ("create_time", "update_time"):
+        value = getattr(item, name)
+        if isinstance(value, str):
+            ms = iso_ms(value.strip())
+            if ms is None:
+                raise InvalidRequestError(
+                    f"{where}: {name} must be epoch milliseconds or an ISO-8601 time, "
+                    f"got {value!r:.80}"
+                )
+            times[name] = ms
+    return msgspec.structs.replace(item, **times) if times else item
 
 
 def check_embeddings(embeddings: Any, n: int, dim: int) -> np.ndarray:

@@ -197,7 +197,7 @@ class Writer:
             messages=batch_messages,
             times=[message_time(m.chat_time, now) for m in batch_messages],
             tags=validate.tags_arg(tags),
-            info=dict(info or {}),
+            info=validate.info_arg(info),
         )
         items = self._own_ids(validate.check_items(run_extractor(extractor, batch), now))
         stored = self._store.owners([item.id for item in items])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -37,6 +37,7 @@ def serve(
     no_auth: bool = False,
     settings: ServerSettings | None = None,
     extractor: Extractor | None = None,
+    warmup: Callable[[], None] | None = None,
 ) -> Iterator[str]:
     """Serve ``engine`` until the block ends; yields the API base URL (prefix included).
 
@@ -47,6 +48,7 @@ def serve(
         keys=None if no_auth else keys or make_keys(),
         settings=settings or ServerSettings(),
         extractor=extractor,
+        warmup=warmup,
     )
     # proto=IPPROTO_TCP, as uvicorn's own sockets: asyncio turns Nagle off (TCP_NODELAY) only
     # on sockets that say so, and with Nagle on every response waits ~40 ms for a delayed ACK.

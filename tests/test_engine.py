@@ -54,6 +54,32 @@ def test_add_stamps_missing_times(engine: Engine) -> None:
     assert item.create_time is not None and item.update_time == item.create_time
 
 
+def test_warmup_leaves_the_store_and_answers_as_they_were(engine: Engine) -> None:
+    before = engine.search("cat", user_id="u1")
+    stats = engine.stats()
+    engine.warmup()
+    engine.warmup()  # idempotent
+    assert engine.search("cat", user_id="u1") == before and engine.stats() == stats
+
+
+def test_add_accepts_iso_times_as_filters_do(engine: Engine) -> None:
+    engine.add(
+        [
+            Memory(id="iso1", user_id="u1", memory_value="dated", create_time="2025-06-01T10:00Z"),
+            Preference(id="iso2", user_id="u1", preference="dated too",
+                       create_time="2025-06-01", update_time="2025-06-01T12:00:00+02:00"),
+        ]
+    )  # fmt: skip
+    june_first, ten_hours = 1_748_736_000_000, 36_000_000  # 2025-06-01T00:00:00Z
+    assert engine.get("iso1").create_time == engine.get("iso1").update_time
+    assert engine.get("iso1").create_time == june_first + ten_hours
+    assert engine.get("iso2").create_time == june_first
+    assert engine.get("iso2").update_time == june_first + ten_hours
+    hits = engine.search("dated", user_id="u1", filter={"create_time": {"gte": "2025-06-01"}})
+    assert [m.id for m in hits.memory_detail_list] == ["iso1"]
+    assert [p.id for p in hits.preference_detail_list] == ["iso2"]
+
+
 def test_only_activated_items_are_returned(engine: Engine) -> None:
     engine.add([msgspec.structs.replace(SMALL[0], status="archived")])
     assert engine.get("m1").status == "archived"
@@ -233,5 +259,7 @@ def test_closed_engine_raises(tmp_path: Path, encoder: Encoder) -> None:
     eng.close()  # idempotent
     with pytest.raises(StoreClosedError):
         eng.search("x", user_id="u")
+    with pytest.raises(StoreClosedError):
+        eng.warmup()
     with pytest.raises(StoreClosedError):
         eng.add(SMALL)

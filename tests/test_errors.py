@@ -96,6 +96,12 @@ def test_error_codes_follow_memos() -> None:
         ([Memory(id="t", user_id="u1", memory_value="x", create_time=-1)],
          InvalidRequestError, "create_time"),
         (SMALL[0], InvalidRequestError, "list of Memory"),
+        (42, InvalidRequestError, "list of Memory"),
+        (None, InvalidRequestError, "list of Memory"),
+        ([Memory(id="t", user_id="u1", memory_value="x", create_time="yesterday")],
+         InvalidRequestError, r"item 0 \(id='t'\): create_time must be epoch .* ISO-8601"),
+        ([Memory(id="t", user_id="u1", memory_value="x", update_time="0001-01-01T00:00Z")],
+         InvalidRequestError, "update_time"),
     ],
 )  # fmt: skip
 def test_bad_items_write_nothing(engine: Engine, items: Any, error: type, message: str) -> None:

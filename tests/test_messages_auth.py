@@ -126,6 +126,19 @@ def test_add_messages_checks_arguments_and_extractor_output(
             eng.add_messages(user, user_id="u1", tags="chat")
         with pytest.raises(MissingFieldError):
             eng.add_messages(user, user_id="")
+        for junk in (
+            5,
+            None,
+            [5],
+            [{"role": "user"}],
+            [{"role": "boss", "content": "x"}],
+            [{"role": "user", "content": [{"type": "text", "text": 3}]}],
+        ):
+            with pytest.raises(InvalidRequestError):
+                eng.add_messages(junk, user_id="u1")  # type: ignore[arg-type]
+        for info in (5, "text", [("a", 1)]):
+            with pytest.raises(InvalidRequestError, match="info must be a mapping"):
+                eng.add_messages(user, user_id="u1", info=info)  # type: ignore[arg-type]
 
         def wrong_user(b: MessageBatch) -> list[Memory]:
             return [Memory(id="m", user_id="someone-else", memory_value="x")]
@@ -142,6 +155,17 @@ def test_add_messages_checks_arguments_and_extractor_output(
         out = eng.add_messages(user, user_id="u1", conversation_id="c", extractor=custom_extractor)
         assert out.memory_ids == ["x-0", "x-1"] and out.new_items == 2 and out.new_messages == 1
         assert [m.content for m in eng.get_messages("u1", "c")] == ["I like tea"]
+        openai_style = [  # as the HTTP endpoint takes them, content parts included
+            {"role": "user", "content": [{"type": "text", "text": "I moved to Berlin"}],
+             "chat_time": "2025-06-01T10:00:00Z"},
+            {"role": "assistant", "content": "Nice, welcome to Berlin!"},
+        ]  # fmt: skip
+        out = eng.add_messages(openai_style, user_id="u1", conversation_id="c", info={"k": 1})
+        assert out.new_items == 1 and out.new_messages == 2
+        memory = eng.get(out.memory_ids[0])
+        assert memory.memory_value.startswith("user: I moved to Berlin\nassistant: Nice")
+        assert memory.create_time == 1_748_772_000_000
+        assert [m.role for m in eng.get_messages("u1", "c")] == ["user", "user", "assistant"]
         with pytest.raises(MissingFieldError):
             eng.get_messages("u1", "")
         eng.delete(user_id="u1")  # a user's messages go with their memories

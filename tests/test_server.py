@@ -495,27 +495,29 @@ def test_serve_cli_end_to_end_and_graceful_shutdown(tmp_path: Path, encoder: Enc
             str(port),
             "--keys",
             str(keys),
-            "--log-level",
-            "warning",
+            "--access-log",
             "--extractor",
             "tests.test_messages_auth:custom_extractor",
         ],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    base = f"http://127.0.0.1:{port}/api/openmem/v1"
+    root = f"http://127.0.0.1:{port}"
+    base = f"{root}/api/openmem/v1"
     headers = {"Authorization": "Token cli-test-key-0123456789"}
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                requests.get(f"{base}/openapi.json", timeout=1)
-                break
+                if requests.get(f"{root}/ready", timeout=1).status_code == 200:
+                    break
             except requests.ConnectionError:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+            assert time.monotonic() < deadline, "server did not get ready"
+            time.sleep(0.2)
+        assert requests.get(f"{root}/health", timeout=5).json()["data"]["status"] == "alive"
         memory = {"id": "k1", "user_id": "u", "memory_value": "The user's cat is named Miso"}
         ok(post(base, "/add/memory", {"memories": [memory]}, headers))
         hits = ok(post(base, "/search/memory", {"query": "cat name", "user_id": "u"}, headers))
@@ -527,6 +529,10 @@ def test_serve_cli_end_to_end_and_graceful_shutdown(tmp_path: Path, encoder: Enc
         proc.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal it caught.
         assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert "ready: model sentence-transformers/all-MiniLM-L6-v2 warmed up in" in proc.stderr.read()
+    # --access-log: uvicorn's access lines (on stdout)
+    assert '"POST /api/openmem/v1/search/memory HTTP/1.1" 200' in proc.stdout.read()
     # Closed cleanly: SQLite checkpointed and removed its WAL (only a clean close does), and
     # the store reopens with its indexes as saved, no rebuild.
     import warnings

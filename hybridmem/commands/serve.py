@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else EngineConfig()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     engine = Engine.open(args.dir, config=config, model=args.model)
-    engine.encode_query("warm up")  # load the model before the first request, not during it
+    # the app warms the engine up (loads the model) in a thread; /ready says when it is done
     app = create_app(
         engine, keys=None if args.insecure_no_auth else keys, settings=settings,
         extractor=extractor,
@@ -60,7 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"hybridmem: serving {args.dir} at http://{args.host}:{args.port}{settings.prefix}",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log
+    )
     return 0
 
 
@@ -70,7 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="serve a store over the MemOS cloud HTTP API",
         description="MemOS clients set base_url / MEMOS_BASE_URL to http://HOST:PORT/PREFIX. "
-        "API keys: --keys FILE (TOML, [[keys]] key=..., users=[globs]) and/or HYBRIDMEM_API_KEY.",
+        "API keys: --keys FILE (TOML, [[keys]] key=..., users=[globs]) and/or HYBRIDMEM_API_KEY. "
+        "GET /health answers 200 while the process runs, GET /ready 200 once the model is "
+        "loaded (503 before).",
     )
     sv.add_argument("dir", help="store directory (created if missing)")
     sv.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
@@ -85,6 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--config", help="EngineConfig file (JSON or TOML)")
     sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="default 1 MiB")
     sv.add_argument("--search-threads", type=int, default=8, help="searches served at once")
+    sv.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (uvicorn's access log, at --log-level info or below)",
+    )
     sv.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
