@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,peers,onnx,multilingual,cluster,langchain]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,peers,onnx,multilingual,cluster,mcp,langchain]'
 	touch $(STAMP)
 
 $(MEMOS_STAMP):

@@ -1,4 +1,5 @@
-"""A real ``hybridmem`` HTTP server on a free loopback port, run by uvicorn in a thread."""
+"""A real ``hybridmem`` HTTP server (or any ASGI app) on a free loopback port, run by uvicorn in
+a thread."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -50,6 +52,13 @@ def serve(
         extractor=extractor,
         warmup=warmup,
     )
+    with run_app(app) as origin:
+        yield origin + (settings or ServerSettings()).prefix
+
+
+@contextmanager
+def run_app(app: Any) -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn until the block ends; yields its origin URL."""
     # proto=IPPROTO_TCP, as uvicorn's own sockets: asyncio turns Nagle off (TCP_NODELAY) only
     # on sockets that say so, and with Nagle on every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -65,7 +74,7 @@ def serve(
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}{(settings or ServerSettings()).prefix}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
