@@ -7,7 +7,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_USAGE", "MODEL_NAMES", "envelope", "open_engine", "read_items"]
+__all__ = [
+    "EXIT_USAGE",
+    "MODEL_NAMES",
+    "add_service_options",
+    "envelope",
+    "open_engine",
+    "read_items",
+]
 
 EXIT_USAGE = 2
 MODEL_NAMES = "all-MiniLM-L6-v2[@torch|@int8], multilingual-e5-small or a local path"
@@ -20,6 +27,20 @@ def open_engine(args: argparse.Namespace, *, read_only: bool = False) -> Any:
     from ..engine import Engine
 
     return Engine.open(args.dir, model=getattr(args, "model", None), read_only=read_only)
+
+
+def add_service_options(p: argparse.ArgumentParser, *, log_level: str) -> None:
+    """The options of the long-running servers (``serve``, ``mcp``): keys, engine, logging."""
+    p.add_argument("--keys", help="TOML file of API keys")
+    p.add_argument(
+        "--insecure-no-auth", action="store_true", help="serve without API keys (testing only)"
+    )
+    p.add_argument("--extractor", help="package.module:function turning messages into memories")
+    p.add_argument("--model", help=f"embedding model (or backend) to serve with: {MODEL_NAMES}")
+    p.add_argument("--config", help="EngineConfig file (JSON or TOML)")
+    p.add_argument(
+        "--log-level", default=log_level, choices=["critical", "error", "warning", "info", "debug"]
+    )
 
 
 def read_items(path: Path) -> list[Any]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import MODEL_NAMES
+from .common import add_service_options
 
 __all__ = ["register"]
 
@@ -94,14 +94,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     mc.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default loopback)")
     mc.add_argument("--port", type=int, default=8001, help="HTTP port (default 8001)")
     mc.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
-    mc.add_argument("--keys", help="TOML file of API keys (HTTP)")
-    mc.add_argument(
-        "--insecure-no-auth", action="store_true", help="HTTP without API keys (testing only)"
-    )
-    mc.add_argument("--extractor", help="package.module:function turning messages into memories")
-    mc.add_argument("--model", help=f"embedding model (or backend) to serve with: {MODEL_NAMES}")
-    mc.add_argument("--config", help="EngineConfig file (JSON or TOML)")
-    mc.add_argument(
-        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
-    )
+    add_service_options(mc, log_level="warning")  # --keys and --insecure-no-auth: HTTP only
     mc.set_defaults(func=cmd_mcp)

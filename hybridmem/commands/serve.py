@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import MODEL_NAMES
+from .common import add_service_options
 
 __all__ = ["register"]
 
@@ -80,21 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--prefix", default="/api/openmem/v1", help="API path prefix")
-    sv.add_argument("--keys", help="TOML file of API keys")
-    sv.add_argument(
-        "--insecure-no-auth", action="store_true", help="serve without API keys (testing only)"
-    )
-    sv.add_argument("--extractor", help="package.module:function turning messages into memories")
-    sv.add_argument("--model", help=f"embedding model (or backend) to serve with: {MODEL_NAMES}")
-    sv.add_argument("--config", help="EngineConfig file (JSON or TOML)")
+    add_service_options(sv, log_level="info")
     sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="default 1 MiB")
     sv.add_argument("--search-threads", type=int, default=8, help="searches served at once")
     sv.add_argument(
         "--access-log",
         action="store_true",
         help="log one line per request (uvicorn's access log, at --log-level info or below)",
-    )
-    sv.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     sv.set_defaults(func=cmd_serve)

@@ -69,15 +69,12 @@ class AddMemoryArgs(msgspec.Struct, kw_only=True):
     id: NonEmptyId | None = None  # default: derived from user and text, so a retry adds nothing
 
 
-class GetMemoryArgs(msgspec.Struct, kw_only=True):
-    """``get_memory``: one item by ``memory_id``, or a page of the user's memories."""
+class GetMemoryArgs(wire.GetMemoryRequest, kw_only=True):
+    """``get_memory``: one item by ``memory_id``, or a page of the user's memories (without
+    ``user_id``, the page request answers 40002 as over HTTP)."""
 
+    user_id: str | None = None  # type: ignore[assignment]
     memory_id: NonEmptyId | None = None
-    user_id: str | None = None
-    page: int | None = None
-    size: int | None = None
-    include_preference: bool | None = None
-    filter: dict[str, Any] | None = None
 
 
 class MessagesAddedData(msgspec.Struct, kw_only=True):
@@ -192,10 +189,7 @@ class MemoryTools:
     def _get_memory(self, req: GetMemoryArgs, grant: Grant) -> Any:
         if req.memory_id is not None:
             return self.ops.get_memory_by_id(req.memory_id, grant)
-        fields = msgspec.structs.asdict(req)
-        del fields["memory_id"]
-        # no user_id: the operation's check answers 40002, as over HTTP
-        return self.ops.get_memory(wire.GetMemoryRequest(**fields), grant)
+        return self.ops.get_memory(req, grant)  # type: ignore[arg-type]
 
     def _delete(self, req: wire.DeleteMemoryRequest, grant: Grant) -> wire.DeletedData:
         return self.ops.delete_memory(req, grant)
