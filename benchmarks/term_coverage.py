@@ -31,6 +31,15 @@ from .conftest import Sampler
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def open_lexical(store_dir: Path) -> LexicalIndex:
+    """A reader of the store's live lexical index, beside whatever engine has it open."""
+    manifest = read_manifest(store_dir)
+    generation = manifest.lexical.generation if manifest else 0
+    return LexicalIndex(
+        index_path(store_dir, LEXICAL_DIR, generation), heap_bytes=15_000_000, create=False
+    )
+
+
 def analyzed(
     store: Store, lexical: LexicalIndex, docs: np.ndarray, terms: tuple[dict, dict]
 ) -> np.ndarray:
@@ -77,11 +86,7 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=RESULTS / "term-coverage.json")
     args = ap.parse_args()
 
-    manifest = read_manifest(args.store)
-    generation = manifest.lexical.generation if manifest else 0
-    lexical = LexicalIndex(
-        index_path(args.store, LEXICAL_DIR, generation), heap_bytes=15_000_000, create=False
-    )
+    lexical = open_lexical(args.store)
     store = Store(args.store, read_only=True)
     users = int(store.stats().get("users", 0)) or 1000
     sampler = Sampler(seed=99)
