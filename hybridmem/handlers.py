@@ -26,10 +26,9 @@ from starlette.responses import Response
 
 from . import wire
 from .auth import OPEN_GRANT, Grant, KeyRing
-from .engine import Engine
 from .errors import HybridMemError, MissingFieldError, NotFoundError, PayloadTooLargeError
 from .messages import Extractor
-from .operations import Operations
+from .operations import Backend, Operations
 
 __all__ = ["Handlers", "ServerSettings", "error_response", "status_of"]
 
@@ -91,7 +90,7 @@ class Handlers:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Backend,
         keys: KeyRing | None,
         settings: ServerSettings,
         extractor: Extractor | None,

@@ -9,18 +9,21 @@ never learns whether another user's id exists.
 
 Operations are synchronous and may block (encoding, SQLite): an async front end runs them in
 worker threads. Reads are :meth:`search`, :meth:`get_memory`, :meth:`get_memory_by_id` and
-:meth:`get_message`; the rest write.
+:meth:`get_message`; the rest write. They act on a :class:`Backend`: an
+:class:`~hybridmem.Engine`, or anything with the same methods, such as
+:mod:`hybridmem.cluster`'s router to the shard holding each user.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import wire
 from .auth import Grant
-from .engine import AddMessagesResult, Engine
+from .engine import AddMessagesResult
 from .errors import (
     ForbiddenError,
     InvalidRequestError,
@@ -29,16 +32,51 @@ from .errors import (
     NotFoundError,
 )
 from .messages import Extractor
-from .types import Item, SearchData
+from .types import Item, MessageDetail, SearchData
 from .validate import user_id_arg
 
-__all__ = ["Operations", "check_user"]
+__all__ = ["Backend", "Operations", "check_user"]
 
 T = TypeVar("T")
 
 
+class Backend(Protocol):
+    """The :class:`~hybridmem.Engine` methods the operations (and the server) call, with the
+    engine's arguments, answers and errors."""
+
+    @property
+    def model(self) -> str: ...
+
+    def warmup(self) -> None: ...
+
+    def search(self, query: str, *, user_id: str, **options: Any) -> SearchData: ...
+
+    def page(self, user_id: str, **options: Any) -> tuple[list[Item], int]: ...
+
+    def get(self, item_id: str) -> Item | None: ...
+
+    def get_messages(
+        self, user_id: str, conversation_id: str, *, limit: int = 6
+    ) -> list[MessageDetail]: ...
+
+    def add(self, items: Iterable[Item]) -> int: ...
+
+    def add_messages(self, messages: Iterable[Any], **options: Any) -> AddMessagesResult: ...
+
+    def delete(
+        self,
+        *,
+        ids: Iterable[str] | None = None,
+        user_id: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        check_owner: Callable[[str], None] | None = None,
+    ) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class Operations:
-    """The operations, bound to one engine.
+    """The operations, bound to one engine (or another :class:`Backend`).
 
     Args:
         engine: the open engine they act on (the caller keeps ownership).
@@ -48,7 +86,7 @@ class Operations:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Backend,
         *,
         extractor: Extractor | None = None,
         default_memory_limit: int = 6,

@@ -24,9 +24,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .auth import Grant, KeyRing
-from .engine import Engine
 from .handlers import Handlers, ServerSettings, error_response
 from .messages import Extractor
+from .operations import Backend
 from .probes import Readiness
 
 __all__ = ["ServerSettings", "create_app"]
@@ -35,7 +35,7 @@ log = logging.getLogger("hybridmem.server")
 
 
 def create_app(
-    engine: Engine,
+    engine: Backend,
     *,
     keys: KeyRing | None,
     settings: ServerSettings | None = None,
@@ -49,7 +49,8 @@ def create_app(
     key, and both sit at the root, outside ``prefix``.
 
     Args:
-        engine: an open engine.
+        engine: an open engine (or another :class:`~hybridmem.operations.Backend`, e.g. the
+            shard router of :mod:`hybridmem.cluster`).
         keys: the API keys; ``None`` serves without authentication (``--insecure-no-auth``).
         settings: server knobs.
         extractor: turns ``/add/message`` messages into memories (default: one per user turn).

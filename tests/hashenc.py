@@ -37,6 +37,11 @@ class HashEncoder:
             time.sleep(self.delay)
         return self._vector(text)
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self.delay:
+            time.sleep(self.delay)
+        return np.stack([self._vector(t) for t in texts]).astype(np.float32)
+
     def encode_docs(
         self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
     ) -> np.ndarray:

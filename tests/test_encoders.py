@@ -115,6 +115,15 @@ def _export_files(enc: Encoder) -> Path:
     return directory
 
 
+def test_a_batch_of_queries_gives_the_single_query_vectors(encoder: Encoder) -> None:
+    texts = ["where does the user live?", "cat", "a much longer question about the user's trip"]
+    batch = encoder.encode_queries(texts)  # type: ignore[attr-defined]
+    single = np.stack([encoder.encode_query(t) for t in texts])
+    assert batch.shape == single.shape
+    assert np.min(np.sum(batch * single, axis=1)) > 1 - 1e-5
+    assert encoder.encode_queries([]).shape == (0, encoder.dim)  # type: ignore[attr-defined]
+
+
 def test_export_cache_is_rebuilt_when_corrupt_or_missing(tmp_path: Path, tiny_model: str) -> None:
     config = EngineConfig(model_cache=str(tmp_path / "cache"))
     first = load_encoder(tiny_model, config=config)

@@ -165,6 +165,14 @@ class OnnxEncoder:
         rt = self._load()
         return _run(rt.query_session, rt.tokenizer, rt.meta, [text])[0]
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors of several texts in one call of the query session (a batch of
+        concurrent searches, e.g. :mod:`hybridmem.cluster`'s encoder deployment)."""
+        rt = self._load()
+        if not len(texts):
+            return np.empty((0, rt.meta.dim), dtype=np.float32)
+        return _run(rt.query_session, rt.tokenizer, rt.meta, list(texts))
+
     def _docs(self) -> Any:
         if self._docs_session is None:
             rt = self._load()
