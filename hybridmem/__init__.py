@@ -30,6 +30,7 @@ from .errors import (
 )
 from .messages import MessageBatch
 from .reindex import ReindexReport
+from .transfer import TransferReport
 from .types import (
     Memory,
     MemoryDetail,
@@ -74,6 +75,7 @@ __all__ = [
     "StoreError",
     "StoreFormatError",
     "StoreLockedError",
+    "TransferReport",
     "__version__",
     "load_config",
 ]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import numpy as np
@@ -40,6 +40,7 @@ from .reindex import (
     run_reindex,
 )
 from .store import STORE_FILE, Kind, Store
+from .transfer import TransferReport, run_export, run_import
 from .types import Item, Memory, Message, MessageDetail, Preference, SearchData
 from .writes import AddMessagesResult, Writer
 
@@ -343,6 +344,35 @@ class Engine:
             self._store.close()
         finally:
             self._release_lock()
+
+    # -- export / import ------------------------------------------------------------------------
+
+    def export(
+        self, out: BinaryIO, *, user_id: str | None = None, embeddings: bool = False
+    ) -> TransferReport:
+        """Write the store (or one user's items and messages) to ``out`` as JSON Lines
+        (:mod:`hybridmem.transfer`), from one consistent state; ``embeddings`` includes the
+        vectors, so an import into a store of the same model encodes nothing."""
+        from . import __version__
+
+        self._check_open()
+        user = None if user_id is None else validate.user_id_arg(user_id)
+        return run_export(
+            self._store, out, model=self.model, dim=self.dim, version=__version__,
+            user_id=user, embeddings=bool(embeddings),
+        )  # fmt: skip
+
+    def import_file(self, path: str | Path) -> TransferReport:
+        """Add what an :meth:`export` wrote (upsert by id, messages appended): the file is
+        checked whole before anything is written. Embeddings in the file are used when they
+        come from this store's model; otherwise the items are embedded anew."""
+        self._check_writable()
+        return run_import(
+            Path(path), model=self.model, dim=self.dim,
+            add_items=lambda items, vectors: self._writer.add(items, embeddings=vectors,
+                                                              now=_now_ms()),
+            add_messages=self._writer.restore_messages,
+        )  # fmt: skip
 
     # -- reads ----------------------------------------------------------------------------------
 

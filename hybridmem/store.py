@@ -43,6 +43,7 @@ from .rows import (
     text_hash,
 )
 from .sqlite_file import QUICK_CHECK_MAX_BYTES, check_header, check_structure
+from .store_export import ExportTables
 from .store_messages import MessageTables
 from .store_reindex import ReindexTables
 from .types import Item
@@ -54,7 +55,7 @@ SCHEMA_VERSION = "1"
 _CHUNK = 500  # ids or docs per statement (SQLite bounds a statement's parameters)
 
 
-class Store(MessageTables, ReindexTables):
+class Store(MessageTables, ReindexTables, ExportTables):
     """Thread-safe access to ``store.sqlite``. One connection, serialised by a lock.
 
     Opening an existing file checks it first (:mod:`hybridmem.sqlite_file`) and raises

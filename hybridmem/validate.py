@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 MAX_LIMIT = 1000
+_UNIT_TOLERANCE = 1e-6  # a float32 vector normalised once has a norm this close to 1
 
 
 def text_arg(value: str, name: str) -> str:
@@ -271,4 +272,7 @@ def check_embeddings(embeddings: Any, n: int, dim: int) -> np.ndarray:
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     if (norms == 0).any():
         raise InvalidRequestError("embeddings contain an all-zero vector")
+    # Unit vectors are kept bit for bit (re-dividing by a norm of 1 +- rounding would change
+    # the last bits), so stored embeddings given back, as by an import, are stored unchanged.
+    norms[np.abs(norms - 1.0) <= _UNIT_TOLERANCE] = 1.0
     return np.ascontiguousarray(arr / norms, dtype=np.float32)

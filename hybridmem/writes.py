@@ -221,6 +221,16 @@ class Writer:
             memory_ids=[item.id for item in items], new_items=len(new), new_messages=n_messages
         )
 
+    def restore_messages(
+        self, user_id: str, conversation_id: str, messages: list[MessageDetail]
+    ) -> int:
+        """Append stored chat messages as they were (an import): no extractor, no memories;
+        returns how many were new."""
+        self._check_open()
+        user_id = validate.user_id_arg(user_id)
+        conversation = validate.conversation_id_arg(conversation_id) or ""
+        return self._locked(lambda: self._store.add_messages(user_id, conversation, messages))
+
     def _own_ids(self, items: Sequence[Item]) -> list[Item]:
         """The items, each id that another user (or kind) holds replaced by this user's private
         variant of it: a derived id taken first by someone else must not swallow the memory."""

@@ -39,6 +39,7 @@ def test_all_is_sorted_and_pinned() -> None:
         "StoreError",
         "StoreFormatError",
         "StoreLockedError",
+        "TransferReport",
         "__version__",
         "load_config",
     ]

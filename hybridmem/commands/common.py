@@ -4,6 +4,7 @@ MemOS envelope."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,11 @@ __all__ = [
     "add_service_options",
     "envelope",
     "open_engine",
+    "parse_filter",
     "read_items",
+    "require_store",
+    "table",
+    "when",
 ]
 
 EXIT_USAGE = 2
@@ -41,6 +46,56 @@ def add_service_options(p: argparse.ArgumentParser, *, log_level: str) -> None:
     p.add_argument(
         "--log-level", default=log_level, choices=["critical", "error", "warning", "info", "debug"]
     )
+
+
+def parse_filter(text: str | None) -> dict[str, Any] | None:
+    """A ``--filter`` argument: a JSON object, or ``None`` when not given."""
+    import json
+
+    from ..errors import InvalidRequestError
+
+    if not text:
+        return None
+    try:
+        flt = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"--filter is not valid JSON: {exc}") from None
+    if not isinstance(flt, dict):
+        raise InvalidRequestError("--filter must be a JSON object")
+    return flt
+
+
+def require_store(directory: str | Path) -> None:
+    """Refuse (exit 2) a directory that holds no store, before a writing open would make one."""
+    from ..errors import StoreError
+    from ..store import STORE_FILE
+
+    if not (Path(directory) / STORE_FILE).is_file():
+        raise StoreError(f"{directory} is not a hybridmem store (no {STORE_FILE})")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[int]) -> str:
+    """A plain-text table; each cell on one line, cut to its column's width with "…"."""
+
+    def cell(value: Any, width: int) -> str:
+        text = " ".join(str(value).split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    lines = [[cell(h, w) for h, w in zip(headers, widths, strict=True)]]
+    lines += [[cell(v, w) for v, w in zip(row, widths, strict=True)] for row in rows]
+    sizes = [max(len(line[i]) for line in lines) for i in range(len(widths))]
+    return "\n".join(
+        "  ".join(c.ljust(n) for c, n in zip(line, sizes, strict=True)).rstrip() for line in lines
+    )
+
+
+def when(ms: int | None) -> str:
+    """Epoch ms as a UTC date and minute (``2025-06-01 10:00``), or ``-``."""
+    from datetime import UTC, datetime
+
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def read_items(path: Path) -> list[Any]:

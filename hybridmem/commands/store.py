@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import MODEL_NAMES, envelope, open_engine, read_items
+from .common import MODEL_NAMES, envelope, open_engine, parse_filter, read_items, require_store
 
 __all__ = ["register"]
 
@@ -30,12 +30,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..errors import InvalidRequestError
-
-    try:
-        flt = json.loads(args.filter) if args.filter else None
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"--filter is not valid JSON: {exc}") from None
+    flt = parse_filter(args.filter)
     with open_engine(args, read_only=True) as eng:
         data = eng.search(
             args.query,
@@ -60,11 +55,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     from ..engine import Engine
-    from ..errors import StoreError
-    from ..store import STORE_FILE
 
-    if not (Path(args.dir) / STORE_FILE).is_file():
-        raise StoreError(f"{args.dir} is not a hybridmem store (no {STORE_FILE})")
+    require_store(args.dir)
     with Engine.open(args.dir) as eng:
         r = eng.reindex(
             model=args.model, batch_size=args.batch_size, only=args.only, progress=not args.quiet
