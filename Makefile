@@ -31,7 +31,7 @@ run: $(STAMP)
 
 # Unit, integration, HTTP (incl. the real MemOS client and a schemathesis run) tests.
 test: $(STAMP) $(MEMOS_STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/ruff check hybridmem tests benchmarks
+	HF_HUB_OFFLINE=1 $(BIN)/ruff check hybridmem tests benchmarks examples
 	HF_HUB_OFFLINE=1 HYBRIDMEM_MEMOS_PYTHON=$(CURDIR)/$(MEMOS_VENV)/bin/python $(BIN)/python -m pytest -q
 
 # The HTTP service on the store in STORE (MemOS clients: base_url http://127.0.0.1:8000/api/openmem/v1).
@@ -40,8 +40,8 @@ serve: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/hybridmem serve $(STORE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check hybridmem tests benchmarks
-	$(BIN)/ruff format --check hybridmem tests benchmarks
+	$(BIN)/ruff check hybridmem tests benchmarks examples
+	$(BIN)/ruff format --check hybridmem tests benchmarks examples
 
 # Latency / throughput suites (pytest-benchmark); synthetic stores are cached under benchmarks/.cache.
 bench: $(STAMP)
