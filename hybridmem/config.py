@@ -52,7 +52,15 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         dedupe_cosine: collapse a ``hybrid`` hit whose cosine to a better hit is at least this
             (a near-duplicate); ``None`` keeps duplicates.
         max_query_terms: distinct query terms kept for BM25 (a 100k-character query stays cheap).
-        writer_heap_bytes: Tantivy indexing memory budget.
+        writer_heap_bytes: Tantivy indexing memory budget of the live index's writer.
+        rebuild_heap_bytes: the same for a rebuild (reindex, compaction): a rebuild writes a
+            segment each time this fills, and fewer segments make searches faster.
+        compact_segments: compact the lexical index in the background when it has more large
+            segments than this (see :mod:`hybridmem.compaction`); ``None``: never.
+        compact_large_docs: a segment is large from this many documents (and 1% of the index).
+        compact_idle_seconds: ... once no write came for this long,
+        compact_changes_share: ... or once the changes since the last compaction reach this
+            share of the index's documents.
     """
 
     model: str | None = None
@@ -70,6 +78,11 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     dedupe_cosine: Annotated[float, Meta(gt=0.0, le=1.0)] | None = 0.95
     max_query_terms: PositiveInt = 256
     writer_heap_bytes: Annotated[int, Meta(ge=15_000_000)] = 64_000_000
+    rebuild_heap_bytes: Annotated[int, Meta(ge=15_000_000, le=4_000_000_000)] = 256_000_000
+    compact_segments: PositiveInt | None = 4
+    compact_large_docs: PositiveInt = 1_000
+    compact_idle_seconds: Annotated[float, Meta(gt=0.0)] = 30.0
+    compact_changes_share: Annotated[float, Meta(gt=0.0)] = 0.1
 
 
 def load_config(path: str | Path) -> EngineConfig:

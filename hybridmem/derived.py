@@ -27,6 +27,7 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -364,11 +365,29 @@ class DerivedIndexes:
 
 
 def build_lexical(
-    store: Store, path: Path | None, *, heap_bytes: int, reindexed: bool = False
+    store: Store,
+    path: Path | None,
+    *,
+    heap_bytes: int,
+    reindexed: bool = False,
+    check: Callable[[], None] | None = None,
 ) -> LexicalIndex:
-    """A new lexical index in ``path`` (``None``: in memory) holding every activated item."""
+    """A new lexical index in ``path`` (``None``: in memory) holding every activated item.
+
+    ``check`` is called before each batch read from the store, and may raise to give up."""
     index = LexicalIndex(path, heap_bytes=heap_bytes, create=True)
-    index.apply((), (row for batch in store.iter_active(reindexed=reindexed) for row in batch))
+
+    def rows() -> Iterator[StoredRow]:
+        for batch in store.iter_active(reindexed=reindexed):
+            if check is not None:
+                check()
+            yield from batch
+
+    try:
+        index.apply((), rows())
+    except BaseException:
+        index.close()
+        raise
     return index
 
 

@@ -16,6 +16,7 @@ import msgspec
 import numpy as np
 
 from . import validate
+from .compaction import large_segments, start_compactor
 from .config import EngineConfig, Ranking
 from .derived import DerivedIndexes
 from .encoder import Encoder
@@ -128,6 +129,15 @@ class Engine:
             self._release_lock()
             raise
         self._writer = Writer(self._store, self._lock, lambda: self._gen, self._check_writable)
+        self._compactor = start_compactor(
+            self.config, writable=not read_only, state=self._lexical_state,
+            compact=lambda stopping: self._reindex(None, 512, "lexical", False, None, stopping),
+        )  # fmt: skip
+
+    def _lexical_state(self) -> tuple[int, int, int]:
+        sizes = self._gen.indexes.lexical.segment_sizes()
+        large = large_segments(sizes, self.config.compact_large_docs)
+        return large, sum(sizes), self._store.max_seq()
 
     def _open_indexes(self, config: EngineConfig, encoder: Encoder | None) -> None:
         self.config, self._gen = open_generation(
@@ -169,6 +179,7 @@ class Engine:
         Everything is released even when saving fails (e.g. a full disk): the failure is
         raised as :class:`StoreError` after the files and the writer lock are let go, and the
         next open catches the indexes up from the store."""
+        self._compactor.stop()  # a compaction under way gives up (before we take the lock)
         with self._lock:
             if self._closed:
                 return
@@ -319,18 +330,54 @@ class Engine:
         new_model = check_reindex_args(
             model=model, batch_size=batch_size, only=only, current_model=self.model
         )
+        report = self._reindex(new_model, batch_size, only, progress, on_progress, None)
+        if report is None:
+            raise StoreError(f"a reindex or compaction of {self.directory} is already running")
+        return report
+
+    def compact(self) -> ReindexReport:
+        """Rebuild the lexical index into as few segments as ``rebuild_heap_bytes`` allows, now:
+        what the background compaction does when it is due (:mod:`hybridmem.compaction`).
+        Searches go on throughout; writes wait only for the final switch.
+
+        Raises:
+            StoreError: the engine is read-only, or a reindex or compaction is running.
+        """
+        return self.reindex(only="lexical")
+
+    def _reindex(
+        self,
+        model: str | None,
+        batch_size: int,
+        only: Only | None,
+        progress: bool,
+        on_progress: ProgressFn | None,
+        stopping: Callable[[], bool] | None,
+    ) -> ReindexReport | None:
+        """Run a reindex (``None`` when another one is running); ``stopping()`` true makes it
+        give up at its next step."""
         if not self._reindex_lock.acquire(blocking=False):
-            raise StoreError(f"a reindex of {self.directory} is already running")
+            return None
+
+        def check_open() -> None:
+            self._check_open()
+            if stopping is not None and stopping():
+                raise StoreClosedError(f"the engine for {self.directory} is closing")
+
         try:
+            seq = self._store.max_seq()
             host = ReindexHost(
                 store=self._store, directory=self.directory, config=self.config,
                 lock=self._lock, current=self._gen, make_generation=self._generation,
-                install=self._install, check_open=self._check_open, abandon=self._abandon,
+                install=self._install, check_open=check_open, abandon=self._abandon,
             )  # fmt: skip
-            return run_reindex(
-                host, model=new_model, batch_size=batch_size, only=only,
+            report = run_reindex(
+                host, model=model, batch_size=batch_size, only=only,
                 progress=progress, on_progress=on_progress or (lambda phase, done, total: None),
             )  # fmt: skip
+            if only != "dense":
+                self._compactor.compacted(seq)
+            return report
         finally:
             self._reindex_lock.release()
 
@@ -516,4 +563,6 @@ class Engine:
             "dim": self.dim,
             **self._store.stats(),
             **self._gen.indexes.stats(),
+            "lexical_large_segments": self._lexical_state()[0],
+            "compacting": self._compactor.running,
         }

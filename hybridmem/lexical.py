@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+import msgspec
 import numpy as np
 import tantivy
 
@@ -46,6 +47,21 @@ _ANALYZER = "hm_en"
 _CJK_RUN = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f]+"
 )
+
+
+class _Deletes(msgspec.Struct):
+    num_deleted_docs: int
+
+
+class _SegmentMeta(msgspec.Struct):
+    max_doc: int
+    deletes: _Deletes | None = None
+
+
+class _Meta(msgspec.Struct):
+    """The part of Tantivy's ``meta.json`` read here (its other fields are ignored)."""
+
+    segments: list[_SegmentMeta]
 
 
 def owner_key(kind: str, user_id: str) -> str:
@@ -146,6 +162,18 @@ class LexicalIndex:
     def num_segments(self) -> int:
         """Segments of the searched index (each search pays a cost per segment)."""
         return self._index.searcher().num_segments
+
+    def segment_sizes(self) -> list[int]:
+        """Live documents per segment of the last commit or merge, from Tantivy's
+        ``meta.json`` (empty for an index in memory, or while the file is being replaced)."""
+        if self.path is None:
+            return []
+        try:
+            meta = msgspec.json.decode((self.path / "meta.json").read_bytes(), type=_Meta)
+        except (OSError, msgspec.DecodeError):
+            return []
+        return [seg.max_doc - (seg.deletes.num_deleted_docs if seg.deletes else 0)
+                for seg in meta.segments]  # fmt: skip
 
     def analyze(self, text: str) -> list[str]:
         """The ``text`` field's terms of ``text``, as the index analyses it."""

@@ -303,8 +303,9 @@ def _build_and_switch(host: ReindexHost, work: _Work) -> DerivedIndexes:
         work.on_progress("build", 0, 1)
         if work.do_lexical:
             new_lexical = build_lexical(
-                store, lexical_path, heap_bytes=host.config.writer_heap_bytes
-            )
+                store, lexical_path, heap_bytes=host.config.rebuild_heap_bytes,
+                check=host.check_open,
+            )  # fmt: skip
         new_dense = build_dense(store, work.dim, reindexed=reindexed) if work.do_dense else None
         work.on_progress("switch", 0, 1)
         with host.lock:

@@ -1,4 +1,5 @@
-"""``ingest``, ``search``, ``stats``, ``reindex``, ``check``: one store's contents and indexes."""
+"""``ingest``, ``search``, ``stats``, ``reindex``, ``compact``, ``check``: one store's contents
+and indexes."""
 
 from __future__ import annotations
 
@@ -70,6 +71,25 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from ..engine import Engine
+    from ..errors import StoreError
+    from ..store import STORE_FILE
+
+    if not (Path(args.dir) / STORE_FILE).is_file():
+        raise StoreError(f"{args.dir} is not a hybridmem store (no {STORE_FILE})")
+    with Engine.open(args.dir) as eng:
+        before = eng.stats()
+        r = eng.compact()
+        after = eng.stats()
+    print(
+        f"compacted {args.dir}: lexical segments {before['lexical_segments']} -> "
+        f"{after['lexical_segments']} ({before['lexical_large_segments']} -> "
+        f"{after['lexical_large_segments']} large), {r.items} items in {r.seconds:.1f}s"
+    )
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when the store is sound, 1 when damage was found (2: not a store, as any error)."""
     from ..integrity import check_store
@@ -127,6 +147,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     ri.add_argument("--only", choices=["lexical", "dense"], help="rebuild only this index")
     ri.add_argument("--quiet", action="store_true", help="no progress bar")
     ri.set_defaults(func=cmd_reindex)
+
+    co = sub.add_parser(
+        "compact",
+        help="rebuild the lexical index into few segments (searches go on meanwhile)",
+        description="What the background compaction of a writing engine does when the lexical "
+        "index has more large segments than compact_segments: a lexical-only reindex, built "
+        "beside the live index. Run it on a store no server has open.",
+    )
+    co.add_argument("dir", help="store directory")
+    co.set_defaults(func=cmd_compact)
 
     ck = sub.add_parser(
         "check",
