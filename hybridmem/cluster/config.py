@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -81,6 +81,8 @@ class ClusterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         insecure_no_auth: serve without API keys.
         server: the HTTP API's knobs (prefix, body limit, default limits).
         host / port: where the Serve HTTP proxy listens.
+        proxy_location: ``EveryNode`` (a proxy on each node), ``HeadOnly`` (one, on the head
+            node; also for several nodes on one machine, which would share the port).
         app_name: the Serve application's name.
         ray_address: the Ray cluster to join; ``None``: a running one if there is one
             (``ray start --head``), else a local one.
@@ -96,6 +98,7 @@ class ClusterConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     server: ServerSettings = ServerSettings(search_threads=32, write_threads=16)
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=0, le=65535)] = 8000
+    proxy_location: Literal["EveryNode", "HeadOnly"] = "EveryNode"
     app_name: str = "hybridmem"
     ray_address: str | None = None
     encoder: EncoderSettings = EncoderSettings()

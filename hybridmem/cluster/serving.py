@@ -14,11 +14,13 @@ One Serve application of three kinds of deployment:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 import numpy as np
 from ray import serve
 
@@ -29,7 +31,16 @@ from .config import ClusterConfig, make_encoder
 from .router import ShardRouter
 from .shardmap import ShardMap, read_manifest
 
-__all__ = ["ENGINE_METHODS", "Ingress", "QueryEncoder", "Shard", "build_app", "encode_queries"]
+__all__ = [
+    "ENGINE_METHODS",
+    "Ingress",
+    "QueryEncoder",
+    "ReplicaPlace",
+    "Shard",
+    "build_app",
+    "encode_queries",
+    "run",
+]
 
 #: the engine methods a shard runs for the router
 ENGINE_METHODS = frozenset(
@@ -56,6 +67,13 @@ def encode_queries(encoder: Any, texts: list[str]) -> np.ndarray:
     return np.stack([encoder.encode_query(t) for t in texts])
 
 
+class ReplicaPlace(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a replica runs: its process id and Ray node id."""
+
+    pid: int
+    node_id: str
+
+
 @serve.deployment(num_replicas=1)
 class Shard:
     """One shard's store, opened read-write by this (single) replica."""
@@ -69,6 +87,12 @@ class Shard:
         if method not in ENGINE_METHODS:
             raise ValueError(f"a shard does not run {method!r}")
         return getattr(self.engine, method)(*args, **kwargs)
+
+    def where(self) -> ReplicaPlace:
+        """This replica's process and Ray node."""
+        import ray
+
+        return ReplicaPlace(pid=os.getpid(), node_id=ray.get_runtime_context().get_node_id())
 
     def check_health(self) -> None:
         self.engine.stats()  # raises once the engine is closed or its store unusable
@@ -150,5 +174,8 @@ def run(config: ClusterConfig, *, blocking: bool = False) -> Any:
 
     if not ray.is_initialized():
         ray.init(address=config.ray_address, include_dashboard=False)
-    serve.start(http_options={"host": config.host, "port": config.port})
+    serve.start(
+        proxy_location=config.proxy_location,
+        http_options={"host": config.host, "port": config.port},
+    )
     return serve.run(build_app(config), name=config.app_name, route_prefix="/", blocking=blocking)
