@@ -31,14 +31,20 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import faiss
 import msgspec
 import numpy as np
 
 from .dense_block import Block
+from .lazy import LazyModule
 from .lexical import empty_hits, owner_key
 from .store import StoredRow
+
+if TYPE_CHECKING:
+    import faiss
+else:
+    faiss = LazyModule("faiss")
 
 __all__ = ["DenseIndex", "DenseIndexError", "Repair"]
 

@@ -28,15 +28,20 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import msgspec
 import numpy as np
-import tantivy
 
 from .errors import StoreError
+from .lazy import LazyModule
 from .store import StoredRow
 from .types import Memory
+
+if TYPE_CHECKING:
+    import tantivy
+else:
+    tantivy = LazyModule("tantivy")
 
 __all__ = ["Among", "LexicalIndex", "cjk_terms", "empty_hits", "index_text", "owner_key"]
 
