@@ -234,6 +234,29 @@ class DenseIndex:
             out[found] = block.vecs[rows[found]]
         return out
 
+    def conversation_code(self, conversation_id: str | None) -> int:
+        """The interned code of a conversation id (-1 for ``None`` or an id no row has)."""
+        if conversation_id is None:
+            return -1
+        with self._lock:
+            return self._conv_codes.get(conversation_id, -1)
+
+    def context_codes_of(
+        self, kind: str, user_id: str, docs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per doc: its conversation's code (:meth:`conversation_code`; -1 for none or an
+        unknown doc) and creation time in ms (NaN if unknown)."""
+        codes = np.full(len(docs), -1, dtype=np.int64)
+        times = np.full(len(docs), np.nan)
+        with self._lock:
+            block = self._block(owner_key(kind, user_id))
+            if block is None or len(docs) == 0:
+                return codes, times
+            rows, found = self._rows(block, docs)
+            codes[found] = block.convs[rows[found]]
+            times[found] = block.times[rows[found]]
+        return codes, times
+
     def context_of(
         self, kind: str, user_id: str, docs: np.ndarray
     ) -> tuple[list[str | None], np.ndarray]:
@@ -342,7 +365,8 @@ class DenseIndex:
                     f"format {snap.format} / dim {snap.dim}, expected {_FORMAT} / {dim}"
                 )
             gen = snap.generation
-            vecs = np.load(directory / f"vectors-{gen}.npy", mmap_mode="r")
+            # a plain ndarray view of the map: slicing a np.memmap costs a subclass round trip
+            vecs = np.load(directory / f"vectors-{gen}.npy", mmap_mode="r").view(np.ndarray)
             docs, times, convs = (np.load(directory / f"{n}-{gen}.npy") for n in _ARRAYS)
             count = snap.count
             if (

@@ -103,6 +103,8 @@ FEATURES: tuple[str, ...] = (
 )
 
 
+_COL = {name: i for i, name in enumerate(FEATURES)}
+
 #: The sign each feature's weight must have so that the relevance probability never falls when
 #: the evidence grows (+1: non-negative, -1: non-positive for ranks, 0: unconstrained).
 MONOTONE: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 0, 1, 1, 1, 1, 0)
@@ -114,25 +116,47 @@ def _strict_rank(x: np.ndarray) -> np.ndarray:
     return np.searchsorted(-s, -x, side="left").astype(np.float64)
 
 
-def neighbour_max(values: np.ndarray, docs: np.ndarray, groups: list[object]) -> np.ndarray:
-    """For each candidate, the larger ``values`` of candidates ``doc - 1`` and ``doc + 1`` in
-    the same group (conversation), NaN when neither is a candidate. Docs follow the store's
-    insertion order, so these are the memories stored just before and after it.
+def _neighbour_pairs(docs: np.ndarray, groups: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Indices ``i`` where candidates ``i`` and ``i + 1`` are adjacent docs of one group.
 
-    ``docs`` must be sorted ascending and unique (as candidate sets are)."""
-    v = np.asarray(values, dtype=np.float64)
+    ``groups`` holds each candidate's group (``None``: none), or integer codes (-1: none)."""
     d = np.asarray(docs)
-    g = np.array(groups, dtype=object)
-    out = np.full(len(d), np.nan)
     if len(d) < 2:
-        return out
-    # pairs (i, i + 1) of adjacent candidates that are adjacent docs of one conversation
-    pair = (np.diff(d) == 1) & (g[1:] == g[:-1]) & np.array([x is not None for x in g[1:]])
-    left = np.flatnonzero(pair)
+        return np.empty(0, dtype=np.int64)
+    if isinstance(groups, np.ndarray) and groups.dtype.kind in "iu":
+        known = groups[1:] >= 0
+        same = groups[1:] == groups[:-1]
+    else:
+        g = np.array(groups, dtype=object)
+        known = np.array([x is not None for x in g[1:]])
+        same = g[1:] == g[:-1]
+    return np.flatnonzero((np.diff(d) == 1) & same & known)
+
+
+def _neighbour_from_pairs(values: np.ndarray, left: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    out = np.full(len(v), np.nan)
     out[left] = v[left + 1]  # the right neighbour of i
     right = left + 1
     out[right] = np.fmax(out[right], v[left])  # the left neighbour of i + 1
     return out
+
+
+def neighbour_max(
+    values: np.ndarray, docs: np.ndarray, groups: Sequence[object] | np.ndarray
+) -> np.ndarray:
+    """For each candidate, the larger ``values`` of candidates ``doc - 1`` and ``doc + 1`` in
+    the same group (conversation), NaN when neither is a candidate. Docs follow the store's
+    insertion order, so these are the memories stored just before and after it.
+
+    ``docs`` must be sorted ascending and unique (as candidate sets are); ``groups`` holds each
+    candidate's group (``None``: none) or integer codes of them (-1: none)."""
+    return _neighbour_from_pairs(values, _neighbour_pairs(docs, groups))
+
+
+def _nan_to_zero(x: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(x, nan=0.0)``, without its cost when ``x`` is finite already."""
+    return x if np.isfinite(x).all() else np.nan_to_num(x, nan=0.0)
 
 
 def relevance_features(
@@ -140,18 +164,19 @@ def relevance_features(
     cosine: np.ndarray,
     query_terms: int,
     docs: np.ndarray | None = None,
-    conversations: list[object] | None = None,
+    conversations: Sequence[object] | np.ndarray | None = None,
     coverage: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``(n, len(FEATURES))`` feature matrix of one query's candidates.
 
     ``bm25`` (>= 0, 0 where a candidate matches no query term) and ``cosine`` must be known for
     every candidate (the retriever fills in the side that did not return it). ``docs`` and
-    ``conversations`` (per candidate) give the neighbour features; without them those are 0.
-    ``coverage`` is :func:`term_coverage` per candidate (0 without it).
+    ``conversations`` (per candidate, as :func:`neighbour_max` takes them) give the neighbour
+    features; without them those are 0. ``coverage`` is :func:`term_coverage` per candidate (0
+    without it).
     """
     b = np.maximum(np.asarray(bm25, dtype=np.float64), 0.0)
-    c = np.nan_to_num(np.asarray(cosine, dtype=np.float64), nan=0.0)
+    c = _nan_to_zero(np.asarray(cosine, dtype=np.float64))
     n = len(b)
     if n == 0:
         return np.empty((0, len(FEATURES)))
@@ -160,28 +185,26 @@ def relevance_features(
     log_b = np.log1p(b)
     rel_b = b / top_b if top_b > 0 else np.zeros(n)
     gap_c = c - c.max()
+    x = np.zeros((n, len(FEATURES)))
     if docs is not None and conversations is not None:
-        nb_b = np.nan_to_num(neighbour_max(rel_b, docs, conversations), nan=0.0)
-        nb_c = np.nan_to_num(neighbour_max(gap_c, docs, conversations), nan=0.0)
-    else:
-        nb_b = nb_c = np.zeros(n)
-    return np.column_stack(
-        [
-            log_b,
-            rel_b,
-            c,
-            gap_c,
-            (c - c.mean()) / std_c if std_c > 1e-6 else np.zeros(n),
-            np.log1p(_strict_rank(b)),
-            np.log1p(_strict_rank(c)),
-            np.full(n, np.log1p(query_terms)),
-            log_b * np.maximum(c, 0.0),
-            nb_b,
-            nb_c,
-            np.zeros(n) if coverage is None else np.asarray(coverage, dtype=np.float64),
-            np.full(n, np.log(n)),
-        ]
-    )
+        left = _neighbour_pairs(docs, conversations)
+        if len(left):  # else no candidate has a neighbour: both columns stay 0
+            x[:, _COL["neighbour_bm25_rel"]] = _nan_to_zero(_neighbour_from_pairs(rel_b, left))
+            x[:, _COL["neighbour_cosine_gap"]] = _nan_to_zero(_neighbour_from_pairs(gap_c, left))
+    x[:, _COL["log_bm25"]] = log_b
+    x[:, _COL["bm25_rel"]] = rel_b
+    x[:, _COL["cosine"]] = c
+    x[:, _COL["cosine_gap"]] = gap_c
+    if std_c > 1e-6:
+        x[:, _COL["cosine_z"]] = (c - c.mean()) / std_c
+    x[:, _COL["log_rank_bm25"]] = np.log1p(_strict_rank(b))
+    x[:, _COL["log_rank_dense"]] = np.log1p(_strict_rank(c))
+    x[:, _COL["log_query_terms"]] = np.log1p(query_terms)
+    x[:, _COL["bm25_x_cosine"]] = log_b * np.maximum(c, 0.0)
+    if coverage is not None:
+        x[:, _COL["term_coverage"]] = coverage
+    x[:, _COL["log_candidates"]] = np.log(n)
+    return x
 
 
 def term_coverage(matches: np.ndarray) -> np.ndarray:

@@ -356,8 +356,9 @@ class LexicalIndex:
                 keep = cols < len(docs)
                 keep[keep] = docs[cols[keep]] == found[keep]
                 cols, mask = cols[keep], mask[keep]
-            for i in range(len(batch)):
-                out[start + i, cols[(mask >> i) & 1 == 1]] = True
+            # row i: bit i of each hit's mask
+            bits = (mask[None, :] >> np.arange(len(batch))[:, None]) & 1
+            out[start : start + len(batch), cols] = bits.astype(bool)
         return out
 
     def _owner(self, kind: str, user_id: str) -> tantivy.Query:

@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 
 from . import boosts, fusion
-from .calibrate import RelevanceParams, sigmoid
+from .calibrate import RelevanceModel, RelevanceParams, sigmoid
 from .config import EngineConfig, Ranking
 from .dense import DenseIndex
 from .lexical import LexicalIndex, empty_hits
@@ -74,6 +74,36 @@ def union(
     return Candidates(docs, bm25, cosine, bm25_rank, dense_rank, terms)
 
 
+def _member(x: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin(x, sorted_set)`` for a sorted, unique ``sorted_set`` (cheaper on small ones)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(x), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, x), len(sorted_set) - 1)
+    return sorted_set[pos] == x
+
+
+class _Scorer:
+    """A relevance model with its parameters as arrays once, not at every search
+    (``logit(x)`` is ``model.logit(fusion.columns(x, model.features))``, operation for
+    operation)."""
+
+    def __init__(self, model: RelevanceModel) -> None:
+        self.model = model
+        self._cols = [fusion.FEATURES.index(name) for name in model.features]
+        self._mean = np.asarray(model.mean)
+        self._scale = np.asarray(model.scale)
+        self._hidden = bool(model.hidden_weights)
+        self._w = np.asarray(model.hidden_weights if self._hidden else model.weights)
+        self._c = np.asarray(model.hidden_bias)
+        self._v = np.asarray(model.output_weights)
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x)[:, self._cols] - self._mean) / self._scale
+        if self._hidden:
+            return np.tanh(z @ self._w + self._c) @ self._v + self.model.bias
+        return z @ self._w + self.model.bias
+
+
 # Up to this many items, ``hybrid`` reads all of a user's BM25 matches in one search.
 _FULL_BM25_MAX = 5_000
 
@@ -92,6 +122,7 @@ class Retriever:
         self._dense = dense
         self._cfg = config
         self._params = params
+        self._scorers = {kind: _Scorer(params.for_kind(kind)) for kind in ("memory", "preference")}
 
     def candidates(
         self,
@@ -111,7 +142,8 @@ class Retriever:
         size = self._dense.owner_size(kind, user_id)
         if size == 0:
             # no activated item of this kind for the user: skip both index lookups
-            return union(empty_hits(), empty_hits())
+            none = np.empty(0, dtype=np.int64)
+            return Candidates(none, np.empty(0, np.float32), np.empty(0, np.float32), none, none)
         terms = self._lexical.query_terms(query, cfg.max_query_terms)  # analysed once
         complete = complete and query_vec is not None
         # To complete the candidates, fetch every BM25 match of a user of ordinary size in the
@@ -151,7 +183,7 @@ class Retriever:
             missing = cands.docs[no_bm25]
             if full:
                 docs, scores = lex[0][k:], lex[1][k:]
-                hit = np.isin(docs, missing)
+                hit = _member(docs, missing)
                 docs, scores = docs[hit], scores[hit]
             else:
                 docs, scores = self._lexical.search(
@@ -210,7 +242,7 @@ class Retriever:
         ``coverage=False`` leaves ``term_coverage`` at 0 (its Tantivy searches are the costliest
         feature; a model that does not use it need not pay for them)."""
         cfg = self._cfg
-        conv_ids, created = self._dense.context_of(kind, user_id, cands.docs)
+        convs, created = self._dense.context_codes_of(kind, user_id, cands.docs)
         cov = None
         if coverage:
             matches = self._lexical.term_matches(
@@ -219,12 +251,10 @@ class Retriever:
             )  # fmt: skip
             cov = fusion.term_coverage(matches)
         x = fusion.relevance_features(
-            cands.bm25, cands.cosine, cands.query_terms, cands.docs, conv_ids, coverage=cov
+            cands.bm25, cands.cosine, cands.query_terms, cands.docs, convs, coverage=cov
         )
-        conv = boosts.conversation_shift(
-            np.array([conversation_id is not None and c == conversation_id for c in conv_ids]),
-            cfg.conversation_boost,
-        )
+        here = self._dense.conversation_code(conversation_id)  # -1: no candidate is of it
+        conv = boosts.conversation_shift((convs == here) & (here >= 0), cfg.conversation_boost)
         rec = boosts.recency_shift(
             created, reference_time,
             half_life_days=cfg.recency_half_life_days, weight=cfg.recency_boost,
@@ -244,13 +274,14 @@ class Retriever:
         n = len(cands.docs)
         if n == 0:
             return Ranked(np.empty(0, np.int64), np.empty(0, np.float64))
-        model = self._params.for_kind(kind)
+        scorer = self._scorers[kind]
+        model = scorer.model
         x, conv, rec = self.features_and_shifts(
             kind, user_id, cands, conversation_id, reference_time,
             coverage="term_coverage" in model.features,
         )  # fmt: skip
         # the output scaling (a, b) maps base + shifts onto the probabilities of returned hits
-        base = model.out_scale * model.logit(fusion.columns(x, model.features)) + model.out_bias
+        base = model.out_scale * scorer.logit(x) + model.out_bias
         conv = model.out_scale * conv
         rec = model.out_scale * rec
         final = sigmoid(base + conv + rec)
@@ -275,11 +306,16 @@ class Retriever:
     ) -> np.ndarray:
         """Drop a hit whose cosine to a better kept hit is >= ``dedupe_cosine``."""
         threshold = self._cfg.dedupe_cosine
-        vecs = self._dense.vectors_of(kind, user_id, docs[order])
+        # Vectors are read a page at a time: the kept hits are mostly among the first ones.
+        page = max(2 * limit, 16)
+        vecs = np.empty((0, self._dense.dim), dtype=np.float32)
         kept: list[int] = []
         for i in range(len(order)):
+            if i == len(vecs):
+                more = self._dense.vectors_of(kind, user_id, docs[order[i : i + page]])
+                vecs = np.concatenate([vecs, more]) if len(vecs) else more
             v = vecs[i]
-            if kept and not np.isnan(v[0]) and np.max(vecs[kept] @ v) >= threshold:
+            if kept and v[0] == v[0] and (vecs[kept] @ v).max() >= threshold:  # v[0]: not NaN
                 continue
             kept.append(i)
             if len(kept) == limit:

@@ -82,6 +82,9 @@ def test_search_matches_brute_force(ops, seed: int, k: int, tmp_path_factory) ->
                 else:
                     assert conv is None and np.isnan(t)
             assert convs[-1] is None and np.isnan(times[-1])
+            codes, code_times = idx.context_codes_of("memory", user, probe)
+            assert np.array_equal(code_times, times, equal_nan=True)
+            assert [idx.conversation_code(c) for c in convs] == codes.tolist()
     # a loaded (read-only, memory-mapped) index accepts writes by copying the touched block
     loaded.apply([], [row(500, "a", unit(rng))])
     assert loaded.count() == len(model) + 1

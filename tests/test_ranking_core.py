@@ -118,6 +118,12 @@ def test_neighbour_features_use_adjacent_docs_of_the_same_conversation() -> None
     assert got[0] == 0.9  # doc 11 is next to 10, same conversation
     assert np.isnan(got[2])  # doc 11 is in another conversation, 13 is no candidate
     assert got[1] == 0.1 and np.isnan(got[3])
+    # the same from integer codes (-1: no conversation), as the retriever passes them
+    codes = neighbour_max(np.array([0.1, 0.9, 0.3, 0.8]), docs, np.array([4, 4, 7, 4]))
+    assert np.array_equal(codes, got, equal_nan=True)
+    none = neighbour_max(np.array([0.1, 0.9, 0.3]), docs[:3], np.array([-1, -1, 7]))
+    assert np.isnan(none).all()
+    assert np.isnan(neighbour_max(np.array([0.1, 0.9, 0.3]), docs[:3], [None, None, "b"])).all()
 
 
 @given(
