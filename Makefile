@@ -80,7 +80,7 @@ MODELS ?= all-MiniLM-L6-v2@int8:int8 multilingual-e5-small:e5
 bench-quality-models: $(STAMP)
 	mkdir -p benchmarks/results
 	for pair in $(MODELS); do m=$${pair%%:*}; tag=$${pair##*:}; \
-	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m data/demo.json --output benchmarks/results/quality-demo-$$tag.json && \
+	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m hybridmem/data/demo.json --output benchmarks/results/quality-demo-$$tag.json && \
 	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m locomo:$(DATA)/locomo/locomo10.json --split report --output benchmarks/results/quality-locomo-$$tag.json && \
 	  HF_HUB_OFFLINE=1 $(BIN)/hybridmem bench quality --quiet --model $$m prefeval:$(DATA)/prefeval --output benchmarks/results/quality-prefeval-$$tag.json || exit 1; \
 	done
@@ -89,7 +89,7 @@ bench-quality-models: $(STAMP)
 # the fit splits, scored by that family's model. FAMILY_MODEL picks the model.
 FAMILY ?= e5
 FAMILY_MODEL ?= multilingual-e5-small
-FIT_SETS ?= locomo:$(DATA)/locomo/locomo10.json locomo-observations:$(DATA)/locomo/locomo10.json data/demo.json data/preferences.json
+FIT_SETS ?= locomo:$(DATA)/locomo/locomo10.json locomo-observations:$(DATA)/locomo/locomo10.json hybridmem/data/demo.json data/preferences.json
 calibrate-family: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/hybridmem calibrate $(FIT_SETS) --seeds 3 --model $(FAMILY_MODEL) \
 		--output hybridmem/params/relevance-$(FAMILY).json

@@ -1,4 +1,5 @@
-"""Writes data/demo.json: the hand-written demo memory set with labelled queries.
+"""Writes hybridmem/data/demo.json: the hand-written demo memory set with labelled queries
+(package data, so that ``hybridmem demo`` works from an installed wheel).
 
 The memories, preferences and queries below were written for hybridmem (no third-party data).
 Run ``python data/make_demo.py`` after editing; the JSON is what the demo and tests read.
@@ -283,7 +284,7 @@ ask("q41", C, "我问的是去哪里的票？", ["c19"], kind="conversation", co
 ask("q42", C, "我问的是去哪里的票？", ["c20"], kind="conversation", conv="c-03")
 
 demo = {"name": "demo", "memories": memories, "preferences": preferences, "queries": queries}
-out = Path(__file__).with_name("demo.json")
+out = Path(__file__).resolve().parents[1] / "hybridmem" / "data" / "demo.json"
 out.write_text(json.dumps(demo, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 print(f"wrote {out}: {len(memories)} memories, {len(preferences)} preferences, "
       f"{len(queries)} queries")

@@ -15,6 +15,7 @@ from hybridmem.evalset import EvalSet, load_evalset
 from .corpus import SMALL, TINY_DIM
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+DEMO = DATA.parent / "hybridmem" / "data" / "demo.json"  # package data
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def encoder() -> Encoder:
 
 @pytest.fixture(scope="session")
 def demo() -> EvalSet:
-    return load_evalset(DATA / "demo.json")
+    return load_evalset(DEMO)
 
 
 @pytest.fixture(scope="session")

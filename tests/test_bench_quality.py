@@ -12,7 +12,7 @@ from hybridmem.bench.quality import EngineSystem, Hits, evaluate
 from hybridmem.cli import main
 from hybridmem.evalset import EvalQuery
 
-from .conftest import DATA
+from .conftest import DATA, DEMO
 
 KEYS = {"hit@1", "recall@1", "recall@5", "recall@10", "ndcg@10", "mrr", "ece", "brier",
         "p50_ms", "p95_ms", "queries", "per_kind", "stale_queries", "stale_first", "lists",
@@ -28,7 +28,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_writes_results_table_and_plots(tmp_path: Path, cache: Path, capsys, demo) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "r.json"
-    argv = ["bench", "quality", str(DATA / "demo.json"), "--ranking", "bm25,hybrid",
+    argv = ["bench", "quality", str(DEMO), "--ranking", "bm25,hybrid",
             "--cache", str(cache), "--output", str(out),
             "--plot", str(tmp_path / "plots"), "--quiet"]  # fmt: skip
     assert main(argv) == 0
@@ -63,7 +63,7 @@ def test_cached_stores_are_built_aside(tmp_path: Path, demo) -> None:
 
     small = msgspec.structs.replace(demo, memories=demo.memories[:5], preferences=[])
     kw = {"cache_dir": tmp_path, "model": None, "progress": False}
-    with open_cached_store(small, DATA / "demo.json", "evalset", **kw) as eng:
+    with open_cached_store(small, DEMO, "evalset", **kw) as eng:
         built = eng.directory
     assert [p.name for p in tmp_path.iterdir()] == [built.name]
     shutil.rmtree(built)
@@ -71,7 +71,7 @@ def test_cached_stores_are_built_aside(tmp_path: Path, demo) -> None:
     (built / "junk").write_text("x")
     other = tmp_path / f".{built.name}.building-1"  # another run, still building
     other.mkdir()
-    with open_cached_store(small, DATA / "demo.json", "evalset", **kw) as eng:
+    with open_cached_store(small, DEMO, "evalset", **kw) as eng:
         assert eng.stats()["activated"] == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([built.name, other.name])
     assert not (built / "junk").exists() and (built / "BUILT").exists()
@@ -84,7 +84,7 @@ def test_calibrate_cli_refits_both_models(tmp_path: Path, cache: Path, encoder, 
     from hybridmem.calibrate import load_params
 
     out = tmp_path / "params.json"
-    argv = ["calibrate", str(DATA / "demo.json"), str(DATA / "preferences.json"),
+    argv = ["calibrate", str(DEMO), str(DATA / "preferences.json"),
             "--output", str(out), "--cache", str(cache), "--hidden", "4", "--quiet"]  # fmt: skip
     assert main(argv) == 0
     assert "preference model on demo, preferences" in capsys.readouterr().err
@@ -111,7 +111,7 @@ def test_calibrate_cli_refits_both_models(tmp_path: Path, cache: Path, encoder, 
 
 
 def test_cli_rejects_unknown_ranking_and_peer(tmp_path: Path, capsys) -> None:
-    base = ["bench", "quality", str(DATA / "demo.json"), "--cache", str(tmp_path), "--quiet"]
+    base = ["bench", "quality", str(DEMO), "--cache", str(tmp_path), "--quiet"]
     assert main([*base, "--ranking", "bm25,magic"]) == 2
     assert "unknown ranking 'magic'" in capsys.readouterr().err
     assert main([*base, "--peer", "elastic"]) == 2
@@ -203,7 +203,7 @@ def test_txtai_peer_on_demo(cache: Path, demo) -> None:
     pytest.importorskip("txtai")
     from hybridmem.bench.quality import run
 
-    report, _ = run(str(DATA / "demo.json"), rankings=["bm25"], peers=["txtai"],
+    report, _ = run(str(DEMO), rankings=["bm25"], peers=["txtai"],
                     cache_dir=cache)  # fmt: skip
     peer = report.systems["txtai-hybrid"]
     assert peer.queries == len(demo.queries) and 0.5 < peer.recall_10 <= 1.0

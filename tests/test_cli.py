@@ -9,13 +9,13 @@ import pytest
 
 from hybridmem.cli import main
 
-from .conftest import DATA
+from .conftest import DEMO
 
 
 @pytest.fixture(scope="module")
 def cli_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "store"
-    assert main(["ingest", str(path), str(DATA / "demo.json"), "--quiet"]) == 0
+    assert main(["ingest", str(path), str(DEMO), "--quiet"]) == 0
     return path
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from hybridmem.cli import main
 
-from .conftest import DATA
+from .conftest import DEMO
 
 
 def blocks(out: str) -> list[list[str]]:
@@ -20,8 +20,12 @@ def blocks(out: str) -> list[list[str]]:
 
 def test_demo_prints_a_screen_sized_table_per_query(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    demo_queries = [q for q in json.loads((DATA / "demo.json").read_text())["queries"]
+    check_demo_tables(capsys.readouterr().out)
+
+
+def check_demo_tables(out: str) -> None:
+    """One screen-sized table per demo query of the demo set, each with a relevant hit."""
+    demo_queries = [q for q in json.loads(DEMO.read_text())["queries"]
                     if q["kind"] == "demo"]  # fmt: skip
     found = blocks(out)
     assert len(found) == len(demo_queries)
@@ -37,7 +41,7 @@ def test_demo_prints_a_screen_sized_table_per_query(capsys: pytest.CaptureFixtur
 def test_demo_json_prints_the_memos_answers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    full = json.loads((DATA / "demo.json").read_text())
+    full = json.loads(DEMO.read_text())
     small = {"name": "mini", "memories": [m for m in full["memories"] if m["user_id"] == "alice"],
              "preferences": [], "queries": [q for q in full["queries"][:40]
                                             if q["user_id"] == "alice"][:1]}  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,8 @@ __all__ = ["hits_table", "register"]
 
 
 def default_demo_file() -> Path:
-    return Path(__file__).resolve().parents[2] / "data" / "demo.json"
+    """The demo set, shipped as package data (``hybridmem/data/demo.json``)."""
+    return Path(str(resources.files("hybridmem").joinpath("data", "demo.json")))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
