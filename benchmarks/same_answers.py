@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "hybridmem" / "data" / "demo.json"
 RANKINGS = ("hybrid", "bm25", "dense", "rrf")
 
 
@@ -35,12 +36,12 @@ def _demo_store(path: Path) -> None:
     from hybridmem import DEFAULT_MODEL, Engine
     from hybridmem.evalset import load_evalset
 
-    demo = load_evalset(ROOT / "data" / "demo.json")
+    demo = load_evalset(DEMO)
     with Engine.open(path, model=DEFAULT_MODEL) as eng:
         eng.add([*demo.memories, *demo.preferences])
 
 
-def dump(demo_dir: Path, synthetic_dir: Path, users: int, out: Path) -> None:
+def dump(demo_dir: Path, synthetic_dir: Path, users: int, out: Path, demo_set: Path = DEMO) -> None:
     """Every answer of this interpreter's hybridmem, as JSON in ``out``."""
     import hybridmem
     from hybridmem import DEFAULT_MODEL, Engine
@@ -52,7 +53,7 @@ def dump(demo_dir: Path, synthetic_dir: Path, users: int, out: Path) -> None:
     print(f"answering with {Path(hybridmem.__file__).parent}", file=sys.stderr)
 
     encoder = load_encoder(DEFAULT_MODEL)
-    demo = load_evalset(ROOT / "data" / "demo.json")
+    demo = load_evalset(demo_set)
     answers: list[object] = []
     with Engine.open(demo_dir, encoder=encoder, read_only=True) as eng:
         for q in demo.queries:
@@ -98,7 +99,8 @@ def _run(code_root: Path, demo_dir: Path, synthetic_dir: Path, users: int, out: 
     env = {**os.environ, "PYTHONPATH": str(code_root), "HF_HUB_OFFLINE": "1"}
     subprocess.run(
         [sys.executable, "-m", "benchmarks.same_answers", "--dump", str(out), "--demo-dir",
-         str(demo_dir), "--synthetic-dir", str(synthetic_dir), "--users", str(users)],
+         str(demo_dir), "--synthetic-dir", str(synthetic_dir), "--users", str(users),
+         "--demo-set", str(DEMO)],
         cwd=code_root, env=env, check=True,
     )  # fmt: skip
 
@@ -111,9 +113,10 @@ def main() -> None:
     ap.add_argument("--demo-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--synthetic-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--users", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--demo-set", type=Path, default=DEMO, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dump:  # the child: answer with the hybridmem on PYTHONPATH
-        dump(args.demo_dir, args.synthetic_dir, args.users, args.dump)
+        dump(args.demo_dir, args.synthetic_dir, args.users, args.dump, args.demo_set)
         return
     if not args.against:
         ap.error("--against COMMIT is required")

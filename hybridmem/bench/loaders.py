@@ -13,7 +13,7 @@ into a package). A dataset is named by a spec string:
   ``test`` is ``report``.
 * ``prefeval:DIR`` -- PrefEval explicit preferences, one user per topic, each question's relevant
   preference is the item's own. Report only (nothing of it is used for fitting).
-* any other value: the path of an eval-set JSON file (e.g. ``data/demo.json``); no splits.
+* any other value: the path of an eval-set JSON file (e.g. ``hybridmem/data/demo.json``); no splits.
 """
 
 from __future__ import annotations
