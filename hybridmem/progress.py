@@ -1,4 +1,5 @@
-"""Progress bars for long writes (adds, reindexes): tqdm, shown on a terminal only."""
+"""Progress bars for long runs (adds, reindexes, quality benchmarks): tqdm, shown on a terminal
+only."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 __all__ = ["bar"]
 
 
-def bar(enabled: bool, total: int, desc: str) -> Any:
-    """A tqdm bar (items/s and ETA) when ``enabled`` and on a terminal, else ``None``."""
+def bar(enabled: bool, total: int, desc: str, *, unit: str = "item") -> Any:
+    """A tqdm bar (``unit``/s and ETA) when ``enabled`` and on a terminal, else ``None``."""
     if not enabled or total <= 0:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="item", desc=desc, disable=None, smoothing=0.1)
+    return tqdm(total=total, unit=unit, desc=desc, disable=None, smoothing=0.1)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 import numpy as np
@@ -17,21 +17,23 @@ from .types import Item, Memory, Preference
 
 __all__ = [
     "DECODERS",
+    "IN_CHUNK",
     "REINDEXED",
     "SCHEMA",
     "UPSERT_SQL",
     "Kind",
     "StoredRow",
     "TableAccess",
-    "chunks",
     "columns",
     "embedding_text",
+    "in_chunks",
     "kind_of",
     "stored_row",
     "text_hash",
 ]
 
 Kind = Literal["memory", "preference"]
+T = TypeVar("T")
 
 
 class TableAccess:
@@ -206,7 +208,13 @@ def stored_row(row: tuple) -> StoredRow:
     )
 
 
-def chunks(values: list, size: int) -> Iterator[list]:
-    """``values`` in slices of ``size`` (SQLite bounds the parameters of one statement)."""
+#: ids or docs bound in one statement (SQLite bounds a statement's parameters).
+IN_CHUNK = 500
+
+
+def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[tuple[str, list[T]]]:
+    """``values`` in slices one statement can bind, each with its ``?,?,…`` marks for
+    ``IN (…)``: ``for marks, chunk in in_chunks(ids): db.execute(f"… IN ({marks})", chunk)``."""
     for start in range(0, len(values), size):
-        yield values[start : start + size]
+        chunk = list(values[start : start + size])
+        yield ",".join("?" * len(chunk)), chunk

@@ -35,9 +35,9 @@ from .rows import (
     UPSERT_SQL,
     Kind,
     StoredRow,
-    chunks,
     columns,
     embedding_text,
+    in_chunks,
     kind_of,
     stored_row,
     text_hash,
@@ -52,7 +52,6 @@ __all__ = ["STORE_FILE", "Kind", "Store", "StoredRow", "check_owners", "embeddin
 
 STORE_FILE = "store.sqlite"
 SCHEMA_VERSION = "1"
-_CHUNK = 500  # ids or docs per statement (SQLite bounds a statement's parameters)
 
 
 class Store(MessageTables, ReindexTables, ExportTables):
@@ -192,8 +191,7 @@ class Store(MessageTables, ReindexTables, ExportTables):
         wanted = {item.id: text_hash(embedding_text(item)) for item in items}
         found: dict[str, bytes] = {}
         with self._read() as db:
-            for chunk in chunks(list(wanted), _CHUNK):
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in in_chunks(list(wanted)):
                 for id_, h, emb in db.execute(
                     f"SELECT id, text_hash, embedding FROM items WHERE id IN ({marks})", chunk
                 ):
@@ -245,8 +243,7 @@ class Store(MessageTables, ReindexTables, ExportTables):
                     check_owner(owner)
             if messages:
                 db.execute("DELETE FROM messages WHERE user_id = ?", values)
-            for chunk in chunks(values, _CHUNK):
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in in_chunks(values):
                 where = f"{column} IN ({marks})"
                 db.execute(
                     f"INSERT INTO changes(doc, user_id) SELECT doc, user_id FROM items "
@@ -292,8 +289,7 @@ class Store(MessageTables, ReindexTables, ExportTables):
         out: dict[int, StoredRow] = {}
         emb = REINDEXED if reindexed else "embedding"
         with self._read() as db:
-            for chunk in chunks(list(docs), _CHUNK):
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in in_chunks(docs):
                 for row in db.execute(
                     f"SELECT doc, kind, user_id, status, body, {emb} FROM items "
                     f"WHERE doc IN ({marks})",
@@ -357,8 +353,7 @@ class Store(MessageTables, ReindexTables, ExportTables):
             params += flt.params
         out: dict[int, Item] = {}
         with self._read() as db:
-            for chunk in chunks(list(docs), _CHUNK):
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in in_chunks(docs):
                 for doc, body in db.execute(
                     f"SELECT doc, body FROM items WHERE doc IN ({marks}) AND {where}",
                     (*chunk, *params),
@@ -459,8 +454,7 @@ def check_owners(stored: dict[str, tuple[str, Kind]], items: Sequence[Item]) -> 
 
 def _owners(db: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, Kind]]:
     out: dict[str, tuple[str, Kind]] = {}
-    for chunk in chunks(ids, _CHUNK):
-        marks = ",".join("?" * len(chunk))
+    for marks, chunk in in_chunks(ids):
         for id_, user, kind in db.execute(
             f"SELECT id, user_id, kind FROM items WHERE id IN ({marks})", chunk
         ):

@@ -25,6 +25,7 @@ from ..config import RANKINGS, EngineConfig
 from ..engine import Engine
 from ..errors import InvalidRequestError
 from ..evalset import EvalQuery, EvalSet
+from ..progress import bar
 from . import metrics
 from .relevance import Answer, ListRelevance, OffTopic, list_relevance
 
@@ -362,18 +363,14 @@ def run(
             key = peer_key(engine.directory.name, name)
             systems.append(TxtaiSystem(evalset, model=name, cache_dir=cache, key=key))
         for system in systems:
-            bar = None
-            if progress:
-                from tqdm import tqdm
-
-                bar = tqdm(total=len(evalset.queries), desc=system.name, unit="q")
+            shown = bar(progress, len(evalset.queries), system.name, unit="q")
             try:
                 scores[system.name], samples[system.name] = evaluate(
-                    system, evalset.queries, kinds=kinds, on_query=bar.update if bar else None
+                    system, evalset.queries, kinds=kinds, on_query=shown.update if shown else None
                 )
             finally:
-                if bar is not None:
-                    bar.close()
+                if shown is not None:
+                    shown.close()
     report = QualityReport(
         dataset=evalset.name,
         split=split,
