@@ -19,7 +19,7 @@ from . import validate
 from .compaction import large_segments, start_compactor
 from .config import EngineConfig, Ranking
 from .derived import DerivedIndexes
-from .encoder import Encoder
+from .encoder import Encoder, load_encoder
 from .errors import (
     HybridMemError,
     InvalidRequestError,
@@ -40,6 +40,7 @@ from .reindex import (
     check_reindex_args,
     run_reindex,
 )
+from .staging import ReindexStaging
 from .store import STORE_FILE, Kind, Store
 from .transfer import TransferReport, run_export, run_import
 from .types import Item, Memory, Message, MessageDetail, Preference, SearchData
@@ -380,6 +381,17 @@ class Engine:
             return report
         finally:
             self._reindex_lock.release()
+
+    def reindex_staging(self, model: str) -> ReindexStaging:
+        """The staging of a reindex to ``model``, for embeddings computed elsewhere (see
+        :mod:`hybridmem.staging`); ``reindex(model=model)`` then finishes and switches.
+        Loads the model (for its name and dimension)."""
+        self._check_writable()
+        current = self.model
+        if check_reindex_args(model=model, batch_size=1, only=None, current_model=current) is None:
+            raise InvalidRequestError(f"the store already holds embeddings of {model!r}")
+        encoder = load_encoder(model, config=self.config)
+        return ReindexStaging(self._store, target=encoder.name, dim=encoder.dim)
 
     def _install(self, generation: Generation) -> None:
         self.config = msgspec.structs.replace(self.config, model=generation.model)

@@ -52,6 +52,7 @@ from .errors import InvalidRequestError
 from .generation import Generation
 from .locks import FairLock
 from .progress import bar
+from .staging import begin_staging
 from .store import Store
 
 __all__ = [
@@ -246,9 +247,7 @@ def run_reindex(
     for path in stale_generations(host.directory, live):  # an interrupted reindex's
         shutil.rmtree(path, ignore_errors=True)
     if model is not None:
-        if store.meta_get("reindex") != target:  # another target before: start over
-            store.clear_reindex()
-            store.meta_set("reindex", target)
+        begin_staging(store, target)  # another target before: start over
         total, work.resumed = store.reindex_counts()
         work.goal = total - work.resumed  # for progress only: later passes are not recounted
         progress_bar = bar(progress, work.goal, "embedding")

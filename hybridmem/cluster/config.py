@@ -123,8 +123,12 @@ def load_cluster_config(path: str | Path) -> ClusterConfig:
     return msgspec.structs.replace(config, root=str(base / config.root), keys_file=keys)
 
 
-def make_encoder(config: ClusterConfig) -> Encoder:
-    """The encoder the config names (``encoder_factory``, else ``engine.model``)."""
+def make_encoder(config: ClusterConfig, model: str | None = None) -> Encoder:
+    """The encoder of ``model`` (a name or path), or the one the config names:
+    ``encoder_factory``, else ``engine.model``."""
+    if model is not None:
+        default = make_encoder(config)
+        return default if model == default.name else load_encoder(model, config=config.engine)
     if config.encoder_factory is None:
         return load_encoder(config.engine.model or DEFAULT_MODEL, config=config.engine)
     module, _, name = config.encoder_factory.partition(":")

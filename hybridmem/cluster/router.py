@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..engine import AddMessagesResult
 from ..errors import HybridMemError
 from ..query import search_request
@@ -56,6 +58,7 @@ class ShardRouter:
         self, shard_map: ShardMap, shards: Mapping[str, Any], encoder: Any, *, model: str
     ) -> None:
         self.model = model
+        self.models: dict[str, str] = {}  # shard name -> the model it holds, where it changed
         self.shard_map = shard_map
         self.shards = dict(shards)
         self.encoder = encoder
@@ -89,7 +92,7 @@ class ShardRouter:
     def warmup(self) -> None:
         """Every shard warmed up (its model and indexes loaded) and the encoder answering."""
         self._each("warmup")
-        unwrap(self.encoder.encode.remote("warm up"))
+        unwrap(self.encoder.encode.remote("warm up", self.model))
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -117,10 +120,15 @@ class ShardRouter:
         )  # fmt: skip
         # the engine's checks first, so a bad request never reaches the encoder
         search_request(now=0, query=query, user_id=user_id, **options)
-        vector = None if ranking == "bm25" else unwrap(self.encoder.encode.remote(query))
-        return self._user(
-            user_id, "search", query, user_id=user_id, query_embedding=vector, **options
-        )
+        with self.lock:
+            name = self.shard_map.shard_of(user_id).name
+            shard, model = self.shards[name], self.models.get(name, self.model)
+        vector = None if ranking == "bm25" else unwrap(self.encoder.encode.remote(query, model))
+        answer = unwrap(shard.search.remote(query, vector, model, {"user_id": user_id, **options}))
+        if answer.model != model:
+            with self.lock:
+                self.models[name] = answer.model
+        return answer.data
 
     def page(self, user_id: str, **options: Any) -> tuple[list[Item], int]:
         return self._user(user_id, "page", user_id, **options)
@@ -144,20 +152,29 @@ class ShardRouter:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def add(self, items: Iterable[Item]) -> int:
+    def add(self, items: Iterable[Item], *, embeddings: np.ndarray | None = None) -> int:
         """``Engine.add``, each user's items on their shard (all shards' writes at once).
 
         Everything is checked before any shard writes: the items themselves, and that no id
-        is held by another user on another shard (ids are global, as in one store)."""
+        is held by another user on another shard (ids are global, as in one store).
+        ``embeddings``: the items' vectors, as ``Engine.add`` takes them (a bulk load)."""
         items = check_items(items, int(time.time() * 1000))
         by_id = {item.id: item for item in items}
         stored = self.owners(list(by_id))
         check_owners({i: (user, kind_of(by_id[i])) for i, user in stored.items()}, items)
-        groups: dict[int, list[Item]] = {}
-        for item in items:
-            groups.setdefault(self.shard_map.index_of(item.user_id), []).append(item)
+        groups: dict[int, list[int]] = {}
+        for at, item in enumerate(items):
+            groups.setdefault(self.shard_map.index_of(item.user_id), []).append(at)
         shards = self._all()
-        responses = [self._call(shards[g], "add", part) for g, part in groups.items()]
+        responses = [
+            self._call(
+                shards[g],
+                "add",
+                [items[i] for i in part],
+                embeddings=None if embeddings is None else embeddings[part],
+            )
+            for g, part in groups.items()
+        ]
         return sum(unwrap(r) for r in responses)
 
     def add_messages(

@@ -25,8 +25,13 @@ import numpy as np
 from ray import serve
 
 from ..auth import load_keys
+from ..encoder import Encoder
 from ..engine import Engine
+from ..errors import InvalidRequestError
+from ..reindex import ReindexReport
 from ..server import create_app
+from ..staging import PendingBatch, ReindexStaging
+from ..types import SearchData
 from .config import ClusterConfig, make_encoder
 from .router import ShardRouter
 from .shardmap import ShardMap, read_manifest
@@ -37,6 +42,8 @@ __all__ = [
     "QueryEncoder",
     "ReplicaPlace",
     "Shard",
+    "ShardAnswer",
+    "StageInfo",
     "build_app",
     "encode_queries",
     "run",
@@ -45,7 +52,6 @@ __all__ = [
 #: the engine methods a shard runs for the router
 ENGINE_METHODS = frozenset(
     {
-        "search",
         "page",
         "get",
         "get_messages",
@@ -67,6 +73,22 @@ def encode_queries(encoder: Any, texts: list[str]) -> np.ndarray:
     return np.stack([encoder.encode_query(t) for t in texts])
 
 
+class ShardAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A shard's search answer and the model its store holds (the router's next vectors)."""
+
+    data: SearchData
+    model: str
+
+
+class StageInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A shard's reindex staging: the model's stored name and dimension, items, staged."""
+
+    target: str
+    dim: int
+    items: int
+    staged: int
+
+
 class ReplicaPlace(msgspec.Struct, frozen=True, kw_only=True):
     """Where a replica runs: its process id and Ray node id."""
 
@@ -81,6 +103,45 @@ class Shard:
     def __init__(self, directory: str, config: ClusterConfig) -> None:
         encoder = make_encoder(config)
         self.engine = Engine.open(Path(directory), config=config.engine, encoder=encoder)
+        self.stagings: dict[str, ReindexStaging] = {}
+
+    def search(self, query: str, vector: np.ndarray | None, model: str, options: dict) -> Any:
+        """``engine.search`` with the query vector of ``model``; when the store holds another
+        model now (a reindex switched it), the shard encodes the query itself."""
+        current = self.engine.model
+        embedding = vector if model == current else None
+        data = self.engine.search(query, query_embedding=embedding, **options)
+        return ShardAnswer(data=data, model=current)
+
+    def model(self) -> str:
+        """The embedding model this shard's store holds."""
+        return self.engine.model
+
+    def stage(self, model: str) -> StageInfo:
+        """Start (or resume) staging embeddings of ``model`` for a distributed reindex."""
+        staging = self.stagings.get(model) or self.engine.reindex_staging(model)
+        self.stagings[model] = staging
+        items, staged = staging.counts()
+        return StageInfo(target=staging.target, dim=staging.dim, items=items, staged=staged)
+
+    def stage_pending(self, model: str, after_doc: int, limit: int) -> PendingBatch:
+        """The next items without a staged embedding of ``model`` (after :meth:`stage`)."""
+        return self._staging(model).pending(after_doc, limit)
+
+    def stage_put(self, model: str, docs: list[int], hashes: list[str], vectors: Any) -> int:
+        """Commit a batch of staged embeddings of ``model``; returns its size."""
+        return self._staging(model).put(docs, hashes, vectors)
+
+    def reindex(self, model: str, batch_size: int) -> ReindexReport:
+        """Finish the reindex to ``model`` here: embed what is not staged yet, build, switch."""
+        self.stagings.pop(model, None)
+        return self.engine.reindex(model=model, batch_size=batch_size)
+
+    def _staging(self, model: str) -> ReindexStaging:
+        staging = self.stagings.get(model)
+        if staging is None:
+            raise InvalidRequestError(f"no staging of {model!r} on this shard: call stage first")
+        return staging
 
     def call(self, method: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         """``engine.<method>(*args, **kwargs)`` for one of :data:`ENGINE_METHODS`."""
@@ -108,19 +169,34 @@ class QueryEncoder:
     """Query vectors for searches; concurrent queries share one model call."""
 
     def __init__(self, config: ClusterConfig) -> None:
-        self.encoder = make_encoder(config)
-        self.encoder.encode_query("warm up")  # load the model before the first search
+        self.config = config
+        default = make_encoder(config)
+        default.encode_query("warm up")  # load the model before the first search
+        self.encoders: dict[str, Encoder] = {default.name: default}
         self.encode_batch.set_max_batch_size(config.encoder.max_batch_size)
         self.encode_batch.set_batch_wait_timeout_s(config.encoder.batch_wait_s)
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002)
-    async def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
-        vectors = await anyio.to_thread.run_sync(encode_queries, self.encoder, texts)
-        return list(vectors)
+    def _encoder(self, model: str) -> Encoder:
+        if model not in self.encoders:  # a reindex moved the stores to another model
+            self.encoders[model] = make_encoder(self.config, model)
+        return self.encoders[model]
 
-    async def encode(self, text: str) -> np.ndarray:
-        """The query vector of ``text`` (batched with concurrent calls)."""
-        return await self.encode_batch(text)
+    def _encode(self, texts: list[str], models: list[str]) -> list[np.ndarray]:
+        out: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for model in dict.fromkeys(models):
+            at = [i for i, m in enumerate(models) if m == model]
+            vectors = encode_queries(self._encoder(model), [texts[i] for i in at])
+            for i, vector in zip(at, vectors, strict=True):
+                out[i] = vector
+        return out
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002)
+    async def encode_batch(self, texts: list[str], models: list[str]) -> list[np.ndarray]:
+        return await anyio.to_thread.run_sync(self._encode, texts, models)
+
+    async def encode(self, text: str, model: str) -> np.ndarray:
+        """The query vector of ``text`` by ``model`` (batched with concurrent calls)."""
+        return await self.encode_batch(text, model)
 
 
 @serve.deployment(num_replicas=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 __all__ = ["register"]
 
@@ -40,6 +41,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _job_args(args: argparse.Namespace) -> tuple:
+    import ray
+
+    from ..cluster.config import load_cluster_config
+    from ..cluster.jobs import JobResources
+
+    config = load_cluster_config(args.config)
+    if not ray.is_initialized():  # the Ray cluster the app is served on
+        ray.init(address=config.ray_address or "auto", include_dashboard=False)
+    resources = JobResources(
+        batch_size=args.batch_size, concurrency=args.concurrency, num_cpus=args.num_cpus,
+        num_gpus=args.num_gpus,
+    )  # fmt: skip
+    return config, resources
+
+
+def _progress(label: str) -> Any:
+    def show(done: int, total: int) -> None:
+        of = f"/{total}" if total else ""
+        print(f"\rhybridmem: {label} {done}{of}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from ..cluster.jobs import reindex_cluster
+
+    config, resources = _job_args(args)
+    report = reindex_cluster(
+        config, model=args.model, resources=resources, on_progress=_progress("embedded")
+    )
+    print(file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ..cluster.jobs import ingest_cluster
+
+    config, resources = _job_args(args)
+    report = ingest_cluster(
+        config, args.file, resources=resources, on_progress=_progress("ingested")
+    )
+    print(file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _add_job_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="the cluster config the cluster is served with")
+    p.add_argument("--batch-size", type=int, default=256, help="texts per model call and commit")
+    p.add_argument("--concurrency", type=int, default=1, help="embedding actors")
+    p.add_argument("--num-cpus", type=float, default=1.0, help="CPUs per embedding actor")
+    p.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per embedding actor")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add these subcommands to the ``hybridmem`` parser."""
     cl = sub.add_parser("cluster", help="user-sharded stores on Ray (extra hybridmem[cluster])")
@@ -57,3 +114,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     sv.add_argument("config")
     sv.set_defaults(func=cmd_serve)
+    ri = csub.add_parser(
+        "reindex",
+        help="move every shard of the served cluster to another model (Ray Data)",
+        description="Embeds on a Ray Data actor pool into each shard's resumable reindex "
+        "staging, then each shard finishes and switches atomically; searches and writes go on.",
+    )
+    _add_job_options(ri)
+    ri.add_argument("--model", required=True, help="the embedding model to move to")
+    ri.set_defaults(func=cmd_reindex)
+    ing = csub.add_parser(
+        "ingest", help="add a JSONL or Parquet file of items to the served cluster (Ray Data)"
+    )
+    _add_job_options(ing)
+    ing.add_argument("file", help="JSONL (an item a line) or Parquet (an item a row)")
+    ing.set_defaults(func=cmd_ingest)
