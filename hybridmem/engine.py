@@ -6,7 +6,6 @@ in ``writes``, reindexing in ``reindex``.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -42,15 +41,12 @@ from .reindex import (
 )
 from .staging import ReindexStaging
 from .store import STORE_FILE, Kind, Store
+from .times import now_ms
 from .transfer import TransferReport, run_export, run_import
 from .types import Item, Memory, Message, MessageDetail, Preference, SearchData
 from .writes import AddMessagesResult, Writer
 
 __all__ = ["AddMessagesResult", "Engine"]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Engine:
@@ -251,7 +247,7 @@ class Engine:
                 e.g. for bulk loads or benchmarks; skips the encoder.
             progress: show a tqdm progress bar while embedding.
         """
-        return self._writer.add(items, embeddings=embeddings, now=_now_ms(), progress=progress)
+        return self._writer.add(items, embeddings=embeddings, now=now_ms(), progress=progress)
 
     def delete(
         self,
@@ -294,7 +290,7 @@ class Engine:
         """
         return self._writer.add_messages(
             messages, user_id=user_id, conversation_id=conversation_id, tags=tags, info=info,
-            extractor=extractor or turn_memories, now=_now_ms(),
+            extractor=extractor or turn_memories, now=now_ms(),
         )  # fmt: skip
 
     # -- reindex --------------------------------------------------------------------------------
@@ -429,7 +425,7 @@ class Engine:
         return run_import(
             Path(path), model=self.model, dim=self.dim,
             add_items=lambda items, vectors: self._writer.add(items, embeddings=vectors,
-                                                              now=_now_ms()),
+                                                              now=now_ms()),
             add_messages=self._writer.restore_messages,
         )  # fmt: skip
 
@@ -525,7 +521,7 @@ class Engine:
             memory_limit_number=memory_limit_number, include_preference=include_preference,
             preference_limit_number=preference_limit_number, relativity=relativity,
             filter=filter, reference_time=reference_time, ranking=ranking, explain=explain,
-            now=_now_ms(),
+            now=now_ms(),
         )  # fmt: skip
         # One generation of encoder and indexes for the whole search, even if a reindex
         # switches meanwhile (it waits for us before deleting the old files).

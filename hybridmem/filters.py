@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from .errors import InvalidFilterError
+from .times import iso_ms
 from .types import MAX_EPOCH_MS
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "MAX_VALUES",
     "CompiledFilter",
     "compile_filter",
-    "iso_ms",
 ]
 
 _TEXT = "text"
@@ -225,14 +224,3 @@ def _epoch_ms(value: Any, path: str) -> int:
     raise InvalidFilterError(
         f"{path}: expected epoch milliseconds or an ISO-8601 date, got {value!r:.80}"
     )
-
-
-def iso_ms(text: str) -> int | None:
-    """An ISO-8601 date or time (``Z`` or an offset; naive = UTC) as epoch ms, else ``None``."""
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)

@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from .errors import HybridMemError, InvalidRequestError
-from .filters import iso_ms
+from .times import iso_ms
 from .types import MAX_EPOCH_MS, Item, Memory, Message, Preference
 
 __all__ = [

@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import InvalidRequestError
 from .store import Store
+from .times import now_ms
 from .types import Item, Memory, MessageDetail, Preference
 
 __all__ = [
@@ -130,7 +131,7 @@ def run_export(
     start = time.perf_counter()
     header = ExportHeader(
         format=FORMAT, version=VERSION, model=model, dim=dim, user_id=user_id,
-        embeddings=embeddings, hybridmem=version, exported_at=time.time_ns() // 1_000_000,
+        embeddings=embeddings, hybridmem=version, exported_at=now_ms(),
     )  # fmt: skip
     counts = {"memory": 0, "preference": 0, "message": 0}
     with store.read_snapshot():

@@ -16,7 +16,7 @@ import numpy as np
 from . import wire
 from .config import RANKINGS
 from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
-from .filters import iso_ms
+from .times import iso_ms
 from .types import MAX_EPOCH_MS, MAX_ID_LENGTH, Item, Memory, Message, Preference
 
 __all__ = [
