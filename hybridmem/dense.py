@@ -37,6 +37,7 @@ import msgspec
 import numpy as np
 
 from .dense_block import Block
+from .errors import DenseIndexError
 from .lazy import LazyModule
 from .lexical import empty_hits, owner_key
 from .store import StoredRow
@@ -56,10 +57,6 @@ _ARRAYS = ("docs", "times", "convs")  # checked whole at load; the vectors per b
 #: Called with an owner key when that owner's saved vectors fail their checksum; returns the
 #: owner's activated rows (from the store), which replace the block.
 Repair = Callable[[str], Sequence[StoredRow]]
-
-
-class DenseIndexError(Exception):
-    """The saved dense index is missing or inconsistent (the engine rebuilds it)."""
 
 
 class _Snapshot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

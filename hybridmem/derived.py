@@ -32,8 +32,8 @@ from pathlib import Path
 
 import msgspec
 
-from .dense import DenseIndex, DenseIndexError
-from .errors import HybridMemError, StoreError
+from .dense import DenseIndex
+from .errors import DenseIndexError, HybridMemError, StoreError
 from .lexical import LexicalIndex
 from .store import Store, StoredRow
 from .tantivy_files import damaged_files
@@ -192,7 +192,7 @@ class DerivedIndexes:
             try:
                 if damage:
                     more = f" and {len(damage) - 1} more" if len(damage) > 1 else ""
-                    raise ValueError(f"{damage[0]}{more}")
+                    raise StoreError(f"{damage[0]}{more}")
                 index = LexicalIndex(path, heap_bytes=self._heap, create=False)
                 index.num_docs()  # opens every segment now rather than at the first search
                 return index, seq

@@ -17,6 +17,7 @@ Every error derives from one root, so callers can catch ``HybridMemError`` alone
     │   ├── StoreClosedError                    the engine was closed
     │   ├── StoreFormatError                    written by an incompatible hybridmem version
     │   ├── StoreLockedError                    another engine or process writes the store
+    │   ├── DenseIndexError                     a saved dense index is damaged (rebuilt on open)
     │   └── ModelMismatchError                  built with another embedding model
     └── EncoderError                            the embedding model could not be loaded or run
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccessError",
+    "DenseIndexError",
     "EncoderError",
     "FieldTooLongError",
     "ForbiddenError",
@@ -139,6 +141,11 @@ class StoreFormatError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another engine or process holds the store's writer lock (one writer per store)."""
+
+
+class DenseIndexError(StoreError):
+    """The saved dense index is missing or inconsistent. Opening a store rebuilds such an
+    index from the store; a search sees this only if the store itself lacks the embeddings."""
 
 
 class ModelMismatchError(StoreError):

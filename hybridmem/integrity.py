@@ -27,7 +27,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from .dense import DenseIndex, DenseIndexError, Repair
+from .dense import DenseIndex, Repair
 from .derived import (
     DENSE_DIR,
     FORMAT_VERSION,
@@ -37,7 +37,7 @@ from .derived import (
     read_manifest,
     replay,
 )
-from .errors import StoreError
+from .errors import DenseIndexError, StoreError
 from .lexical import LexicalIndex, owner_key
 from .store import STORE_FILE, Store, StoredRow
 from .tantivy_files import damaged_files
