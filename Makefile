@@ -12,7 +12,7 @@ MEMOS_VERSION := 2.0.33
 MEMOS_VENV    := .venv-memos
 MEMOS_STAMP   := $(MEMOS_VENV)/.installed-$(MEMOS_VERSION)
 
-.PHONY: run test lint serve bench bench-1m bench-reindex bench-encoders bench-quality bench-quality-models calibrate-family clean
+.PHONY: run test lint serve bench bench-1m bench-scale bench-reindex bench-encoders bench-quality bench-quality-models calibrate-family clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: $(STAMP)
 bench-1m: $(STAMP)
 	mkdir -p benchmarks/results
 	HYBRIDMEM_BENCH_SCALES=1m HF_HUB_OFFLINE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-json=benchmarks/results/1m.json
+
+# Search at 100k and 1M memories on stores written as services write them (small adds, upserts,
+# deletes; built once, cached in benchmarks/.cache); rewrites the README's speed table.
+bench-scale: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.scale --readme
 
 # Reindex throughput against the raw encoder in the same run (+ a lexical-only reindex of the 1M
 # store when `make bench-1m` has built it).
