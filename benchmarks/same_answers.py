@@ -4,10 +4,11 @@ The same stores are searched by this checkout and by another commit (extracted w
 archive`` into a temporary directory and run from there), each opening them read-only, so both
 read the very same index files: the demo set (built here with the default encoder) and the
 cached service-like store of ``--synthetic`` (:mod:`benchmarks.service_store`). Every ranking is
-asked, for the demo's queries (with their conversation and time) and 300 synthetic ones (Zipf
-words, random users, random query vectors, a conversation hint every third query).
+asked, for the demo's queries (with their conversation and time; their vectors encoded once,
+here, and given to both) and 300 synthetic ones (Zipf words, random users, random query
+vectors, a conversation hint every third query).
 
-    .venv/bin/python -m benchmarks.same_answers --against COMMIT [--synthetic 10k]
+    .venv/bin/python -m benchmarks.same_answers --against COMMIT [--new COMMIT] [--synthetic 10k]
 
 Exits 1 and names the first differences when the answers differ.
 """
@@ -33,12 +34,16 @@ RANKINGS = ("hybrid", "bm25", "dense", "rrf")
 
 
 def _demo_store(path: Path) -> None:
+    """The demo store, and its queries' vectors (``vectors.npy`` beside it): both versions
+    search with the same vectors, so what is compared is the search, not the encoder."""
     from hybridmem import DEFAULT_MODEL, Engine
     from hybridmem.evalset import load_evalset
 
     demo = load_evalset(DEMO)
     with Engine.open(path, model=DEFAULT_MODEL) as eng:
         eng.add([*demo.memories, *demo.preferences])
+        vectors = np.stack([eng.encode_query(q.query) for q in demo.queries])
+    np.save(path.parent / "vectors.npy", vectors)
 
 
 def dump(demo_dir: Path, synthetic_dir: Path, users: int, out: Path, demo_set: Path = DEMO) -> None:
@@ -55,9 +60,9 @@ def dump(demo_dir: Path, synthetic_dir: Path, users: int, out: Path, demo_set: P
     encoder = load_encoder(DEFAULT_MODEL)
     demo = load_evalset(demo_set)
     answers: list[object] = []
+    vectors = np.load(demo_dir.parent / "vectors.npy")
     with Engine.open(demo_dir, encoder=encoder, read_only=True) as eng:
-        for q in demo.queries:
-            vec = eng.encode_query(q.query)
+        for q, vec in zip(demo.queries, vectors, strict=True):
             for ranking in RANKINGS:
                 data = eng.search(q.query, user_id=q.user_id, conversation_id=q.conversation_id,
                                   reference_time=q.now, ranking=ranking, query_embedding=vec,
@@ -108,6 +113,7 @@ def _run(code_root: Path, demo_dir: Path, synthetic_dir: Path, users: int, out: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", help="the commit to compare with")
+    ap.add_argument("--new", help="compare this commit instead of the checkout (e.g. X^ and X)")
     ap.add_argument("--synthetic", default="10k", help="service-like store scale")
     ap.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--demo-dir", type=Path, help=argparse.SUPPRESS)
@@ -130,13 +136,18 @@ def main() -> None:
         _extract(args.against, t / "old")
         shutil.copy(__file__, t / "old" / "benchmarks")  # this dumper, over the old code
         _run(t / "old", t / "demo", synthetic, users, t / "old.json")
-        _run(ROOT, t / "demo", synthetic, users, t / "new.json")
+        new_root = ROOT
+        if args.new:
+            new_root = t / "new"
+            _extract(args.new, new_root)
+            shutil.copy(__file__, new_root / "benchmarks")
+        _run(new_root, t / "demo", synthetic, users, t / "new.json")
         old = json.loads((t / "old.json").read_text())
         new = json.loads((t / "new.json").read_text())
     diffs = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
     print(f"{len(old)} answers compared ({len(RANKINGS)} rankings), {len(diffs)} differ")
     for i in diffs[:5]:
-        print(f"answer {i}: {args.against}: {old[i]}\n   here: {new[i]}")
+        print(f"answer {i}: {args.against}: {old[i]}\n   {args.new or 'here'}: {new[i]}")
     raise SystemExit(1 if diffs else 0)
 
 

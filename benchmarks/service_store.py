@@ -184,9 +184,10 @@ def cached_service_store(scale: str, *, cache: Path = CACHE) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     aside = cache / f".service-{scale}.building-{os.getpid()}"
     shutil.rmtree(aside, ignore_errors=True)
+    commit = _commit()  # the code that builds it (a build can outlast a checkout change)
     try:
         info = build_service_store(aside, plan)
-        info_text = {**info, "plan": msgspec.to_builtins(plan), "commit": _commit()}
+        info_text = {**info, "plan": msgspec.to_builtins(plan), "commit": commit}
         (aside / "BUILT").write_text(json.dumps(info_text, indent=1) + "\n")
         if path.exists():  # a store without BUILT: an interrupted build of an older version
             shutil.rmtree(path)

@@ -82,7 +82,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     compact_segments: PositiveInt | None = 4
     compact_large_docs: PositiveInt = 1_000
     compact_idle_seconds: Annotated[float, Meta(gt=0.0)] = 30.0
-    compact_changes_share: Annotated[float, Meta(gt=0.0)] = 0.1
+    compact_changes_share: Annotated[float, Meta(gt=0.0)] = 0.25
 
 
 def load_config(path: str | Path) -> EngineConfig:
