@@ -561,6 +561,11 @@ class Engine:
             raise InvalidRequestError("text must be a non-empty string")
         return self._gen.encoder.encode_query(text)
 
+    def users(self) -> list[str]:
+        """Every user with an item (of any status) or a chat message in the store, sorted."""
+        self._check_open()
+        return self._store.user_ids()
+
     def stats(self) -> dict[str, Any]:
         """Counts and index state, for ``hybridmem stats``."""
         self._check_open()

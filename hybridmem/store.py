@@ -403,6 +403,14 @@ class Store(MessageTables, ReindexTables, ExportTables):
         with self._read() as db:
             return _owners(db, list(ids))
 
+    def user_ids(self) -> list[str]:
+        """Every user with an item (of any status) or a chat message here, sorted."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT user_id FROM items UNION SELECT user_id FROM messages ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def some_user(self) -> str | None:
         """The user of one activated item (any), or ``None`` in an empty store."""
         with self._read() as db:

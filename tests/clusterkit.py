@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from hybridmem.cluster.config import (  # noqa: E402
 )
 
 HASH_ENCODER = "tests.hashenc:HashEncoder"
+DEADLINE_S = 120
 LOOPBACK = "127.0.0.1"  # every Ray process listens and talks on loopback only
 KEYS_TOML = f"""
 [[keys]]
@@ -89,11 +91,11 @@ def two_node_ray(cpus_per_node: int = 2) -> Iterator[Any]:
         cluster.shutdown()
 
 
-def replica(deployment: str, app: str = "hybridmem") -> Any:
-    """Where the replica of a shard deployment runs now (its pid and Ray node)."""
-    from ray import serve
+def replica(config: Any, shard: str) -> Any:
+    """Where the replica of a shard runs now (its pid and Ray node)."""
+    from hybridmem.cluster.serving import shard_handle
 
-    return serve.get_deployment_handle(deployment, app_name=app).where.remote().result()
+    return shard_handle(config, shard).where.remote().result()
 
 
 def cluster_config(root: Path, *, encoder_factory: str | None = HASH_ENCODER, **kw: Any) -> Any:
@@ -124,6 +126,75 @@ def deploy(config: Any) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+class Writers:
+    """Threads adding one memory a request, each retrying it until acknowledged (HTTP 200)."""
+
+    def __init__(self, base: str, users: list[str]) -> None:
+        self.base, self.users = base, users
+        self.acked: dict[str, str] = {}  # id -> user
+        self.failures = 0
+        self.refused: list[str] = []  # client errors: none may happen
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, args=(w,)) for w in range(3)]
+
+    def run(self, w: int) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        n = 0
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            user = self.users[(w + n) % len(self.users)]
+            item_id = f"w{w}n{n}"
+            body = {"memories": [{"id": item_id, "user_id": user,
+                                  "memory_value": f"note {item_id} from the stream"}]}  # fmt: skip
+            while time.monotonic() < deadline:  # the same write until it is acknowledged
+                try:
+                    r = requests.post(self.base + "/add/memory", json=body, timeout=30,
+                                      headers={"Authorization": f"Token {ALL_KEY}"})  # fmt: skip
+                    if r.status_code == 200:
+                        with self.lock:
+                            self.acked[item_id] = user
+                        break
+                    if r.status_code < 500:
+                        self.refused.append(r.text)
+                except requests.RequestException:
+                    pass
+                with self.lock:
+                    self.failures += 1
+                time.sleep(0.05)
+            n += 1
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def finish(self) -> dict[str, str]:
+        """Stop after the writes in flight are acknowledged; ``id -> user`` of every one."""
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=DEADLINE_S)
+        assert not self.refused, self.refused[:3]
+        return dict(self.acked)
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while len(self.acked) < count:
+            assert time.monotonic() < deadline, f"only {len(self.acked)} writes acknowledged"
+            time.sleep(0.05)
+
+
+def listed(base: str, user: str) -> set[str]:
+    """The ids of every activated memory of ``user`` (all pages of /get/memory)."""
+    ids: set[str] = set()
+    page = 1
+    while True:
+        body = {"user_id": user, "size": 50, "page": page, "include_preference": False}
+        data = post(base, "/get/memory", body).json()["data"]
+        ids |= {m["id"] for m in data["memory_detail_list"]}
+        if page >= data["pages"]:
+            return ids
+        page += 1
 
 
 def post(base: str, path: str, body: dict, key: str = ALL_KEY) -> requests.Response:

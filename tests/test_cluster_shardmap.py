@@ -126,3 +126,23 @@ def test_a_shard_directory_is_an_ordinary_store(tmp_path: Path) -> None:
         manifest.directory(tmp_path, spec), encoder=HashEncoder(), read_only=True
     ) as eng:
         assert eng.get("m1") is not None
+
+
+def test_during_a_reshard_users_follow_their_unit(tmp_path: Path) -> None:
+    from hybridmem.cluster.shardmap import MOVE_BUCKETS, move_bucket, move_unit
+
+    manifest = create_cluster(tmp_path, shards=2)
+    moving = msgspec.structs.replace(manifest, next=manifest.current.resized(4))
+    users = [f"u{i}" for i in range(300)]
+    assert moving.live == moving.next.shards
+    assert all(moving.shard_of(u) == manifest.current.shard_of(u) for u in users)
+    half = [move_unit(0, b) for b in range(MOVE_BUCKETS)] + [move_unit(1, 0)]
+    part = msgspec.structs.replace(moving, moved=half)
+    for u in users:
+        old = manifest.current.index_of(u)
+        done = old == 0 or move_bucket(u) == 0
+        expected = moving.next.shard_of(u) if done else manifest.current.shard_of(u)
+        assert part.shard_of(u) == expected
+    every = [move_unit(s, b) for s in (0, 1) for b in range(MOVE_BUCKETS)]
+    full = msgspec.structs.replace(moving, moved=every)
+    assert all(full.shard_of(u) == moving.next.shard_of(u) for u in users)

@@ -87,15 +87,17 @@ class IngestReport(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-def _handle(app: str, name: str) -> Any:
-    from ray import serve
+def _handle(config: ClusterConfig, name: str) -> Any:
+    from .serving import shard_handle
 
-    return serve.get_deployment_handle(name, app_name=app)
+    return shard_handle(config, name)
 
 
-def _read_pending(row: dict[str, Any], *, app: str, model: str, page: int) -> Iterator[dict]:
+def _read_pending(
+    row: dict[str, Any], *, config: ClusterConfig, model: str, page: int
+) -> Iterator[dict]:
     """Every item of one shard with no staged embedding of ``model`` (in pages)."""
-    shard, after = _handle(app, row["shard"]), 0
+    shard, after = _handle(config, row["shard"]), 0
     while True:
         batch = unwrap(shard.stage_pending.remote(model, after, page))
         if not batch.docs:
@@ -119,8 +121,8 @@ class EmbedBatch:
 class StageBack:
     """Commits embedded rows to their shards' staging; one output row per shard batch."""
 
-    def __init__(self, app: str, model: str) -> None:
-        self.app, self.model = app, model
+    def __init__(self, config: ClusterConfig, model: str) -> None:
+        self.config, self.model = config, model
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         shards = batch["shard"]
@@ -130,7 +132,7 @@ class StageBack:
             at = np.flatnonzero(shards == name)
             docs, hashes = batch["doc"][at].tolist(), batch["hash"][at].tolist()
             vectors = np.stack(batch["vector"][at])
-            shard = _handle(self.app, name)
+            shard = _handle(self.config, name)
             calls.append(shard.stage_put.remote(self.model, docs, hashes, vectors))
         return {"shard": np.array(names), "n": np.array([unwrap(c) for c in calls])}
 
@@ -147,12 +149,12 @@ def reindex_cluster(
 
     res = resources or JobResources()
     started = time.perf_counter()
-    names = [s.name for s in read_manifest(config.root).current.shards]
-    stages = {n: unwrap(_handle(config.app_name, n).stage.remote(model)) for n in names}
+    names = [s.name for s in read_manifest(config.root).live]
+    stages = {n: unwrap(_handle(config, n).stage.remote(model)) for n in names}
     total = sum(s.items - s.staged for s in stages.values())
     ds = (
         ray.data.from_items([{"shard": n} for n in names])
-        .flat_map(_read_pending, fn_kwargs={"app": config.app_name, "model": model,
+        .flat_map(_read_pending, fn_kwargs={"config": config, "model": model,
                                             "page": res.batch_size}, num_cpus=0.1)
         .map_batches(
             EmbedBatch, fn_constructor_kwargs={"config": config, "model": model},
@@ -160,7 +162,7 @@ def reindex_cluster(
             num_cpus=res.num_cpus, num_gpus=res.num_gpus,
         )
         .map_batches(
-            StageBack, fn_constructor_kwargs={"app": config.app_name, "model": model},
+            StageBack, fn_constructor_kwargs={"config": config, "model": model},
             batch_size=res.batch_size, batch_format="numpy", concurrency=1, num_cpus=0.1,
         )
     )  # fmt: skip
@@ -169,7 +171,7 @@ def reindex_cluster(
         done += int(row["n"])
         if on_progress is not None:
             on_progress(done, total)
-    calls = {n: _handle(config.app_name, n).reindex.remote(model, res.batch_size) for n in names}
+    calls = {n: _handle(config, n).reindex.remote(model, res.batch_size) for n in names}
     reports = {n: unwrap(c) for n, c in calls.items()}
     seconds = time.perf_counter() - started
     encoded = done + sum(r.encoded for r in reports.values())
@@ -217,9 +219,9 @@ class AddBack:
     """Adds embedded items to their shards through a :class:`ShardRouter`."""
 
     def __init__(self, config: ClusterConfig) -> None:
-        current = read_manifest(config.root).current
-        handles = {s.name: _handle(config.app_name, s.name) for s in current.shards}
-        self.router = ShardRouter(current, handles, None, model="")
+        manifest = read_manifest(config.root)
+        handles = {s.name: _handle(config, s.name) for s in manifest.live}
+        self.router = ShardRouter(manifest, handles, None, model="")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = _items(batch["item"].tolist())
@@ -247,8 +249,8 @@ def ingest_cluster(
     else:
         ds = ray.data.read_parquet(str(p))
         ds = ds.map_batches(_json_lines, batch_format="pyarrow", num_cpus=0.1)
-    first = read_manifest(config.root).current.shards[0].name
-    model = unwrap(_handle(config.app_name, first).model.remote())  # what the stores hold
+    first = read_manifest(config.root).live[0].name
+    model = unwrap(_handle(config, first).model.remote())  # what the stores hold
     ds = ds.map_batches(
         EmbedItems, fn_constructor_kwargs={"config": config, "model": model},
         batch_size=res.batch_size,

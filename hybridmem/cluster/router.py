@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,9 +27,9 @@ from ..query import search_request
 from ..store import check_owners, kind_of
 from ..types import Item, Message, MessageDetail, SearchData
 from ..validate import check_items, ids_arg, user_id_arg
-from .shardmap import ShardMap
+from .shardmap import ClusterManifest
 
-__all__ = ["ShardRouter", "unwrap"]
+__all__ = ["ShardRouter", "WriteGate", "unwrap"]
 
 
 def unwrap(response: Any) -> Any:
@@ -44,38 +45,78 @@ def unwrap(response: Any) -> Any:
         raise
 
 
+class WriteGate:
+    """Lets writes through, or holds new ones while a reshard moves users (:meth:`pause`
+    returns once the writes in flight have finished)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._paused = False
+        self._writing = 0
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._paused:
+                self._cond.wait()
+            self._writing += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing -= 1
+                self._cond.notify_all()
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            while self._writing:
+                self._cond.wait()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+
 class ShardRouter:
     """Routes the engine's methods to shard deployments by ``user_id``.
 
     Args:
-        shard_map: the live map (users to shard names).
-        shards: ``shard name -> handle`` of each shard deployment (method ``call``).
+        manifest: the cluster's manifest (users to shard names, a reshard's progress).
+        shards: ``shard name -> handle`` of each live shard deployment (method ``call``).
         encoder: handle of the query-encoder deployment (method ``encode``).
         model: the embedding model the shards' stores hold.
     """
 
     def __init__(
-        self, shard_map: ShardMap, shards: Mapping[str, Any], encoder: Any, *, model: str
+        self, manifest: ClusterManifest, shards: Mapping[str, Any], encoder: Any, *, model: str
     ) -> None:
         self.model = model
         self.models: dict[str, str] = {}  # shard name -> the model it holds, where it changed
-        self.shard_map = shard_map
+        self.manifest = manifest
         self.shards = dict(shards)
         self.encoder = encoder
         self.lock = threading.Lock()
+        self.gate = WriteGate()
 
-    def set_map(self, shard_map: ShardMap, shards: Mapping[str, Any]) -> None:
-        """Route by another map from now on (a reshard's switch)."""
+    def set_manifest(self, manifest: ClusterManifest, shards: Mapping[str, Any]) -> None:
+        """Route by another manifest from now on (a reshard's progress or switch)."""
         with self.lock:
-            self.shard_map, self.shards = shard_map, {**self.shards, **shards}
+            self.manifest, self.shards = manifest, {**self.shards, **shards}
 
     def _of(self, user_id: str) -> Any:
         with self.lock:
-            return self.shards[self.shard_map.shard_of(user_id).name]
+            return self.shards[self.manifest.shard_of(user_id).name]
+
+    def _index(self, user_id: str) -> int:
+        with self.lock:
+            return self.manifest.index_of(user_id)
 
     def _all(self) -> list[Any]:
+        """Every live shard, in :attr:`ClusterManifest.live` order."""
         with self.lock:
-            return [self.shards[s.name] for s in self.shard_map.shards]
+            return [self.shards[s.name] for s in self.manifest.live]
 
     @staticmethod
     def _call(shard: Any, method: str, /, *args: Any, **kwargs: Any) -> Any:
@@ -121,7 +162,7 @@ class ShardRouter:
         # the engine's checks first, so a bad request never reaches the encoder
         search_request(now=0, query=query, user_id=user_id, **options)
         with self.lock:
-            name = self.shard_map.shard_of(user_id).name
+            name = self.manifest.shard_of(user_id).name
             shard, model = self.shards[name], self.models.get(name, self.model)
         vector = None if ranking == "bm25" else unwrap(self.encoder.encode.remote(query, model))
         answer = unwrap(shard.search.remote(query, vector, model, {"user_id": user_id, **options}))
@@ -162,9 +203,13 @@ class ShardRouter:
         by_id = {item.id: item for item in items}
         stored = self.owners(list(by_id))
         check_owners({i: (user, kind_of(by_id[i])) for i, user in stored.items()}, items)
+        with self.gate.write():
+            return self._add(items, embeddings)
+
+    def _add(self, items: list[Item], embeddings: np.ndarray | None) -> int:
         groups: dict[int, list[int]] = {}
         for at, item in enumerate(items):
-            groups.setdefault(self.shard_map.index_of(item.user_id), []).append(at)
+            groups.setdefault(self._index(item.user_id), []).append(at)
         shards = self._all()
         responses = [
             self._call(
@@ -180,7 +225,8 @@ class ShardRouter:
     def add_messages(
         self, messages: Sequence[Message], *, user_id: str, **options: Any
     ) -> AddMessagesResult:
-        return self._user(user_id, "add_messages", messages, user_id=user_id, **options)
+        with self.gate.write():
+            return self._user(user_id, "add_messages", messages, user_id=user_id, **options)
 
     def delete(
         self,
@@ -193,6 +239,16 @@ class ShardRouter:
         """``Engine.delete``: by user (and filter) on its shard; by filter alone on every
         shard; by ids on the shards holding them, after ``check_owner`` has passed every
         stored owner (nothing is deleted when it refuses one)."""
+        with self.gate.write():
+            return self._delete(ids, user_id, filter, check_owner)
+
+    def _delete(
+        self,
+        ids: Iterable[str] | None,
+        user_id: str | None,
+        filter: Mapping[str, Any] | None,
+        check_owner: Callable[[str], None] | None,
+    ) -> int:
         if user_id is not None:
             return self._user(user_id, "delete", user_id=user_id, filter=filter)
         if ids is None:
@@ -204,7 +260,7 @@ class ShardRouter:
                 check_owner(owner)
         by_shard: dict[int, list[str]] = {}
         for item_id, owner in owners.items():
-            by_shard.setdefault(self.shard_map.index_of(owner), []).append(item_id)
+            by_shard.setdefault(self._index(owner), []).append(item_id)
         shards = self._all()
         responses = [
             self._call(shards[g], "delete", ids=part, check_owner=check_owner)

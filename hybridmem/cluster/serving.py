@@ -14,8 +14,9 @@ One Serve application of three kinds of deployment:
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Mapping
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import anyio.to_thread
 import msgspec
 import numpy as np
 from ray import serve
+from ray.serve.api import RunTarget
 
 from ..auth import load_keys
 from ..encoder import Encoder
@@ -34,7 +36,7 @@ from ..staging import PendingBatch, ReindexStaging
 from ..types import SearchData
 from .config import ClusterConfig, make_encoder
 from .router import ShardRouter
-from .shardmap import ShardMap, read_manifest
+from .shardmap import ShardSpec, read_manifest
 
 __all__ = [
     "ENGINE_METHODS",
@@ -45,8 +47,11 @@ __all__ = [
     "ShardAnswer",
     "StageInfo",
     "build_app",
+    "deploy_shards",
     "encode_queries",
     "run",
+    "shard_app",
+    "shard_handle",
 ]
 
 #: the engine methods a shard runs for the router
@@ -60,6 +65,7 @@ ENGINE_METHODS = frozenset(
         "add_messages",
         "delete",
         "stats",
+        "users",
         "warmup",
     }
 )
@@ -137,6 +143,21 @@ class Shard:
         self.stagings.pop(model, None)
         return self.engine.reindex(model=model, batch_size=batch_size)
 
+    def export_user(self, user_id: str) -> bytes:
+        """One user's items (with embeddings) and messages, as ``Engine.export`` writes them."""
+        out = io.BytesIO()
+        self.engine.export(out, user_id=user_id, embeddings=True)
+        return out.getvalue()
+
+    def import_user(self, dump: bytes) -> int:
+        """Add what :meth:`export_user` wrote (upserts: a repeat changes nothing); returns how
+        many items it held."""
+        with tempfile.NamedTemporaryFile(dir=self.engine.directory, suffix=".jsonl") as fh:
+            fh.write(dump)
+            fh.flush()
+            report = self.engine.import_file(fh.name)
+        return report.memories + report.preferences
+
     def _staging(self, model: str) -> ReindexStaging:
         staging = self.stagings.get(model)
         if staging is None:
@@ -199,36 +220,70 @@ class QueryEncoder:
         return await self.encode_batch(text, model)
 
 
+def shard_app(config: ClusterConfig, shard: str) -> str:
+    """The Serve application of one shard (each shard is an application of its own, so a
+    reshard adds shards without redeploying the others or the ingress)."""
+    return f"{config.app_name}-{shard}"
+
+
+def shard_handle(config: ClusterConfig, shard: str) -> Any:
+    """A handle to the shard deployment of ``shard``."""
+    return serve.get_deployment_handle("Shard", app_name=shard_app(config, shard))
+
+
+def deploy_shards(config: ClusterConfig, specs: list[ShardSpec]) -> None:
+    """Deploy (or keep) the shard applications of ``specs``; returns once they run."""
+    root = Path(config.root)
+    targets = [
+        RunTarget(
+            target=Shard.options(
+                max_ongoing_requests=config.shard.max_ongoing_requests,
+                ray_actor_options={"num_cpus": config.shard.num_cpus},
+            ).bind(str(root / spec.directory), config),
+            name=shard_app(config, spec.name),
+            route_prefix=None,
+        )
+        for spec in specs
+    ]
+    serve.run_many(targets)
+
+
 @serve.deployment(num_replicas=1)
 @serve.ingress()
 class Ingress:
-    """The MemOS HTTP API of ``hybridmem serve``, over the shards."""
+    """The MemOS HTTP API of ``hybridmem serve``, over the shards; also the reshard's
+    control points (:meth:`pause_writes`, :meth:`resume_writes`, :meth:`reload`)."""
 
-    def __init__(
-        self, config: ClusterConfig, shard_map: ShardMap, shards: Mapping[str, Any], encoder: Any
-    ) -> None:
+    def __init__(self, config: ClusterConfig, encoder: Any) -> None:
         self.config = config
         model = make_encoder(config).name  # a name only: the model loads on first use
-        self.router = ShardRouter(shard_map, shards, encoder, model=model)
+        manifest = read_manifest(config.root)
+        handles = {s.name: shard_handle(config, s.name) for s in manifest.live}
+        self.router = ShardRouter(manifest, handles, encoder, model=model)
 
     def __serve_build_asgi_app__(self) -> Any:
         config = self.config
         keys = None if config.insecure_no_auth else load_keys(config.keys_file)
         return create_app(self.router, keys=keys, settings=config.server)
 
+    async def pause_writes(self) -> None:
+        """Hold new writes; returns once the writes in flight have finished."""
+        await anyio.to_thread.run_sync(self.router.gate.pause)
+
+    async def resume_writes(self) -> None:
+        self.router.gate.resume()
+
+    async def reload(self) -> int:
+        """Route by the manifest on disk from now on; returns its map's version."""
+        manifest = read_manifest(self.config.root)
+        handles = {s.name: shard_handle(self.config, s.name) for s in manifest.live}
+        self.router.set_manifest(manifest, handles)
+        return manifest.current.version
+
 
 def build_app(config: ClusterConfig) -> Any:
-    """The Serve application for the cluster in ``config.root`` (its manifest's live map)."""
-    root = Path(config.root)
-    manifest = read_manifest(root)
-    shards = {
-        spec.name: Shard.options(
-            name=spec.name,
-            max_ongoing_requests=config.shard.max_ongoing_requests,
-            ray_actor_options={"num_cpus": config.shard.num_cpus},
-        ).bind(str(manifest.directory(root, spec)), config)
-        for spec in manifest.current.shards
-    }
+    """The main Serve application: the ingress and the query encoder (the shards are
+    applications of their own, :func:`deploy_shards`)."""
     encoder = QueryEncoder.options(
         num_replicas=config.encoder.replicas,
         max_ongoing_requests=max(64, 4 * config.encoder.max_batch_size),
@@ -240,12 +295,13 @@ def build_app(config: ClusterConfig) -> Any:
     return Ingress.options(
         max_ongoing_requests=max(64, config.server.search_threads * 2),
         ray_actor_options={"num_cpus": config.ingress_num_cpus},
-    ).bind(config, manifest.current, shards, encoder)
+    ).bind(config, encoder)
 
 
 def run(config: ClusterConfig, *, blocking: bool = False) -> Any:
-    """Deploy the cluster's application on Ray (joining ``config.ray_address`` or a running
-    cluster, else starting a local one) with Serve's HTTP proxy on ``host:port``."""
+    """Deploy the cluster on Ray (joining ``config.ray_address`` or a running cluster, else
+    starting a local one): its shards, then the ingress with Serve's HTTP proxy on
+    ``host:port``."""
     import ray
 
     if not ray.is_initialized():
@@ -254,4 +310,5 @@ def run(config: ClusterConfig, *, blocking: bool = False) -> Any:
         proxy_location=config.proxy_location,
         http_options={"host": config.host, "port": config.port},
     )
+    deploy_shards(config, read_manifest(config.root).live)
     return serve.run(build_app(config), name=config.app_name, route_prefix="/", blocking=blocking)

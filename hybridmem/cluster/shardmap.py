@@ -8,10 +8,13 @@ A cluster root holds ``cluster.json`` and one store directory per shard::
 
 A user lives on shard ``stable_hash(user_id) mod len(shards)`` of the ``current`` map; the hash
 is BLAKE2b of the id's UTF-8 bytes, so every process, host and Python version agrees. ``next``
-is set only while a reshard moves users to a larger map; the switch replaces the manifest
-atomically (write aside, fsync, rename) with ``next`` as the new ``current`` and a higher
-``version``. Each shard directory is a plain hybridmem store, so every single-store tool
-(``hybridmem stats``, ``check``, ``reindex``...) works on it.
+is set only while a reshard moves users to another map. The move goes in units (a source shard
+and one of :data:`MOVE_BUCKETS` buckets of a second hash of the user id); ``moved`` lists the
+units done, whose users live on their ``next`` shard already (:meth:`ClusterManifest.index_of`).
+The final switch makes ``next`` the ``current`` map (its ``version`` is one higher). Each change
+replaces the manifest atomically (written aside, fsynced, renamed). Each shard directory is a
+plain hybridmem store, so every single-store tool (``hybridmem stats``, ``check``,
+``reindex``...) works on it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ __all__ = [
 ]
 
 MANIFEST_FILE = "cluster.json"
+#: move units per source shard of a reshard (writes pause while one unit moves)
+MOVE_BUCKETS = 8
 FORMAT_VERSION = 1
 _LOCK_FILE = "cluster.lock"
 
@@ -52,6 +57,19 @@ def shard_index(user_id: str, shards: int) -> int:
         raise InvalidRequestError(f"a cluster needs at least one shard, got {shards}")
     digest = hashlib.blake2b(user_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shards
+
+
+def move_bucket(user_id: str) -> int:
+    """The bucket of ``user_id`` within its source shard during a reshard (a second hash)."""
+    digest = hashlib.blake2b(
+        user_id.encode("utf-8", "surrogatepass"), digest_size=8, person=b"hybridmem-move"
+    ).digest()
+    return int.from_bytes(digest, "big") % MOVE_BUCKETS
+
+
+def move_unit(source: int, bucket: int) -> str:
+    """The name of a move unit in ``ClusterManifest.moved``."""
+    return f"{source}/{bucket}"
 
 
 def shard_name(index: int) -> str:
@@ -105,10 +123,33 @@ class ClusterManifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     format_version: int = FORMAT_VERSION
     current: ShardMap
     next: ShardMap | None = None
+    moved: list[str] = msgspec.field(default_factory=list)
 
-    def directory(self, root: Path, spec: ShardSpec) -> Path:
+    def directory(self, root: str | Path, spec: ShardSpec) -> Path:
         """The store directory of ``spec`` under the cluster ``root``."""
-        return root / spec.directory
+        return Path(root) / spec.directory
+
+    @property
+    def live(self) -> list[ShardSpec]:
+        """Every shard that may hold users now (during a reshard: those of both maps)."""
+        if self.next is None:
+            return self.current.shards
+        names = {s.name for s in self.next.shards}
+        return self.next.shards + [s for s in self.current.shards if s.name not in names]
+
+    def index_of(self, user_id: str) -> int:
+        """The index in :attr:`live` of the shard holding ``user_id`` now."""
+        old = self.current.index_of(user_id)
+        if self.next is None:
+            return old
+        new = self.next.index_of(user_id)
+        done = new == old or move_unit(old, move_bucket(user_id)) in self.moved
+        target = self.next.shards[new] if done else self.current.shards[old]
+        return [s.name for s in self.live].index(target.name)
+
+    def shard_of(self, user_id: str) -> ShardSpec:
+        """The shard holding ``user_id`` now."""
+        return self.live[self.index_of(user_id)]
 
 
 def read_manifest(root: str | Path) -> ClusterManifest:

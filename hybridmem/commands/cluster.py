@@ -41,15 +41,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _job_args(args: argparse.Namespace) -> tuple:
+def _joined(path: str) -> Any:
+    """The cluster config at ``path``, with this process joined to the Ray cluster it is
+    served on."""
     import ray
 
     from ..cluster.config import load_cluster_config
+
+    config = load_cluster_config(path)
+    if not ray.is_initialized():
+        ray.init(address=config.ray_address or "auto", include_dashboard=False)
+    return config
+
+
+def _job_args(args: argparse.Namespace) -> tuple:
     from ..cluster.jobs import JobResources
 
-    config = load_cluster_config(args.config)
-    if not ray.is_initialized():  # the Ray cluster the app is served on
-        ray.init(address=config.ray_address or "auto", include_dashboard=False)
+    config = _joined(args.config)
     resources = JobResources(
         batch_size=args.batch_size, concurrency=args.concurrency, num_cpus=args.num_cpus,
         num_gpus=args.num_gpus,
@@ -86,6 +94,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     print(file=sys.stderr)
     print(report.summary())
+    return 0
+
+
+def cmd_reshard(args: argparse.Namespace) -> int:
+    from ..cluster.reshard import reshard_cluster
+
+    print(reshard_cluster(_joined(args.config), shards=args.shards).summary())
     return 0
 
 
@@ -129,3 +144,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_job_options(ing)
     ing.add_argument("file", help="JSONL (an item a line) or Parquet (an item a row)")
     ing.set_defaults(func=cmd_ingest)
+    rs = csub.add_parser(
+        "reshard",
+        help="grow the served cluster to N shards, moving users with no write lost",
+        description="Adds the new shards, then moves users unit by unit: writes are held "
+        "while a unit moves (reads go on), and the shard map's version switches atomically "
+        "at the end. Run it again to resume one that stopped.",
+    )
+    rs.add_argument("config", help="the cluster config the cluster is served with")
+    rs.add_argument("--shards", type=int, required=True, help="shards after the reshard")
+    rs.set_defaults(func=cmd_reshard)
