@@ -3,6 +3,7 @@ the demo store is built once and shared read-only; tests that write get their ow
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +45,20 @@ def demo_engine(demo_dir: Path, encoder: Encoder) -> Iterator[Engine]:
         yield eng
 
 
-@pytest.fixture
-def engine(tmp_path: Path, encoder: Encoder) -> Iterator[Engine]:
-    """A fresh store holding SMALL; each test gets its own."""
-    with Engine.open(tmp_path / "store", encoder=encoder) as eng:
+@pytest.fixture(scope="session")
+def small_dir(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
+    """A store holding SMALL, built once; tests copy it (see ``engine``)."""
+    path = tmp_path_factory.mktemp("small-store") / "store"
+    with Engine.open(path, encoder=encoder) as eng:
         eng.add(SMALL)
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path: Path, encoder: Encoder, small_dir: Path) -> Iterator[Engine]:
+    """A fresh store holding SMALL (a copy of ``small_dir``); each test gets its own."""
+    shutil.copytree(small_dir, tmp_path / "store")
+    with Engine.open(tmp_path / "store", encoder=encoder) as eng:
         yield eng
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -54,6 +55,14 @@ def serve(
     )
     with run_app(app) as origin:
         yield origin + (settings or ServerSettings()).prefix
+
+
+@contextmanager
+def serve_new_store(directory: Path, encoder: Any, **options: Any) -> Iterator[str]:
+    """A new store in ``directory`` served (``options`` as :func:`serve` takes them) until the
+    block ends; yields the API base URL."""
+    with serve(Engine.open(directory, encoder=encoder), **options) as url:
+        yield url
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from hybridmem.filters import MAX_CONDITIONS, MAX_VALUES
 from hybridmem.messages import memory_id
 
 from .hashenc import HashEncoder
+from .races import run_race
 
 USERS = ("alice", "bob")
 QUERY = "coffee garden note"
@@ -120,12 +120,8 @@ def test_concurrent_writes_never_leak_across_users_kinds_or_status(tmp_path: Pat
         race = Race(engine, encoder)
         threads = [threading.Thread(target=race.searcher, args=(u,)) for u in (*USERS, *USERS)]
         threads.append(threading.Thread(target=race.writer, args=(ids, state)))
-        for t in threads:
-            t.start()
-        time.sleep(6.0)
-        race.stop.set()
-        for t in threads:
-            t.join(timeout=30)
+        run_race(threads, race.stop, lambda: race.searches > 200 and race.writes > 30
+                 and race.refusals > 5)  # fmt: skip
         assert race.problems[:5] == []
         assert race.searches > 200 and race.writes > 30 and race.refusals > 5
 

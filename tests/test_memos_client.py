@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from hybridmem import Engine
 from hybridmem.encoder import Encoder
 
-from .live import ALL_KEY, serve
+from .live import ALL_KEY, serve_new_store
 
 ROOT = Path(__file__).resolve().parent.parent
 # `make test` names the interpreter, and then it must exist; a bare `pytest` skips without it.
@@ -36,8 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Iterator[str]:
-    engine = Engine.open(tmp_path_factory.mktemp("memos-compat") / "store", encoder=encoder)
-    with serve(engine) as url:
+    with serve_new_store(tmp_path_factory.mktemp("memos-compat") / "store", encoder) as url:
         yield url
 
 

@@ -20,16 +20,14 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from hybridmem import Engine
 from hybridmem.encoder import Encoder
 
-from .live import ALL_KEY, serve
+from .live import ALL_KEY, serve_new_store
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Iterator[str]:
-    engine = Engine.open(tmp_path_factory.mktemp("fuzz") / "store", encoder=encoder)
-    with serve(engine) as url:
+    with serve_new_store(tmp_path_factory.mktemp("fuzz") / "store", encoder) as url:
         yield url
 
 

@@ -20,7 +20,7 @@ from hybridmem.encoder import Encoder
 from hybridmem.messages import MessageBatch, turn_memories
 from hybridmem.server import ServerSettings
 
-from .live import ALL_KEY, APP1_KEY, serve
+from .live import ALL_KEY, APP1_KEY, serve, serve_new_store
 
 ALL = {"Authorization": f"Token {ALL_KEY}"}
 APP1 = {"Authorization": f"Token {APP1_KEY}"}
@@ -35,8 +35,8 @@ def failing_extractor(batch: MessageBatch) -> list:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Iterator[str]:
-    engine = Engine.open(tmp_path_factory.mktemp("server") / "store", encoder=encoder)
-    with serve(engine, extractor=failing_extractor) as url:
+    directory = tmp_path_factory.mktemp("server") / "store"
+    with serve_new_store(directory, encoder, extractor=failing_extractor) as url:
         yield url
 
 

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from hybridmem import Engine
-
 from .hashenc import HashEncoder
-from .live import ALL_KEY, APP1_KEY, serve
+from .live import ALL_KEY, APP1_KEY, serve_new_store
+from .races import run_race
 
 ALL = {"Authorization": f"Token {ALL_KEY}"}
 APP1 = {"Authorization": f"Token {APP1_KEY}"}
@@ -27,11 +25,7 @@ WORDS = "coffee garden note"
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    engine = Engine.open(
-        tmp_path_factory.mktemp("isolation") / "s",
-        encoder=HashEncoder(),  # type: ignore[arg-type]
-    )
-    with serve(engine) as url:
+    with serve_new_store(tmp_path_factory.mktemp("isolation") / "s", HashEncoder()) as url:
         yield url
 
 
@@ -112,12 +106,8 @@ def test_scoped_searches_never_see_a_moving_id_of_another_user(base: str) -> Non
 
     threads = [threading.Thread(target=searcher, args=(u,)) for u in (*USERS, USERS[0])]
     threads.append(threading.Thread(target=writer))
-    for t in threads:
-        t.start()
-    time.sleep(6.0)
-    stop.set()
-    for t in threads:
-        t.join(timeout=60)
+    run_race(threads, stop, lambda: counts["searches"] > 50 and counts["writes"] > 20
+             and counts["refused"] > 3)  # fmt: skip
     assert problems[:5] == []
     assert counts["searches"] > 50 and counts["writes"] > 20 and counts["refused"] > 3
 
