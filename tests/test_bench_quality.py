@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -199,7 +200,18 @@ def test_engine_system_searches_preferences(demo_engine) -> None:
     assert hits.ids[0] == "ap1" and len(hits.ids) <= 3
 
 
-def test_txtai_peer_on_demo(cache: Path, demo) -> None:
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """txtai encodes with torch; one thread per query is steady on a busy machine, where two
+    threads per matrix product contend with every other process."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_txtai_peer_on_demo(cache: Path, demo, one_torch_thread: None) -> None:
     pytest.importorskip("txtai")
     from hybridmem.bench.quality import run
 

@@ -49,11 +49,12 @@ class TxtaiSystem:
             if p.status == "activated":
                 groups[(p.user_id, True)].append((p.id, embedding_text(p), None))
         self._indexes: dict[tuple[str, bool], Any] = {}
+        models: dict[str, Any] = {}  # txtai's model cache: one MiniLM for every index
         if not marker.exists() and root.exists():
             shutil.rmtree(root)
         for (user, prefs), docs in groups.items():
             where = root / hashlib.sha256(f"{user}\0{prefs}".encode()).hexdigest()[:20]
-            emb = Embeddings(self._config())
+            emb = Embeddings(self._config(), models=models)
             if marker.exists():
                 emb.load(str(where))
             else:
