@@ -71,7 +71,7 @@ def reindex_target(backend: str) -> str:
     return resolve_model_path(DEFAULT_MODEL) + name[len(DEFAULT_MODEL) :]
 
 
-def _queries(n: int) -> tuple[list[str], list[str]]:
+def sample_queries(n: int) -> tuple[list[str], list[str]]:
     sampler = Sampler(seed=99)
     rng = np.random.default_rng(99)
     return [sampler.text(3, 9) for _ in range(n)], [
@@ -89,7 +89,7 @@ def _summary(samples: dict[str, list[float]], higher_is_better: bool) -> dict[st
 
 
 def bench_search(rounds: int, searches: int) -> dict[str, object]:
-    queries, users = _queries(searches)
+    queries, users = sample_queries(searches)
     times: dict[str, list[float]] = {b: [] for b in BACKENDS}
     with ExitStack() as stack:
         engines = {
@@ -166,7 +166,7 @@ def _servers() -> Iterator[dict[str, str]]:
         yield urls
 
 
-def _burst(url: str, clients: int, per_client: int, queries: list[str], users: list[str]) -> float:
+def burst(url: str, clients: int, per_client: int, queries: list[str], users: list[str]) -> float:
     """``clients`` threads, each with its own connection, ``per_client`` searches: searches/s."""
     start = threading.Barrier(clients + 1)
     failures: list[int] = []
@@ -195,14 +195,14 @@ def _burst(url: str, clients: int, per_client: int, queries: list[str], users: l
 
 
 def bench_http(rounds: int, clients: int, per_client: int) -> dict[str, object]:
-    queries, users = _queries(400)
+    queries, users = sample_queries(400)
     rates: dict[str, list[float]] = {b: [] for b in BACKENDS}
     with _servers() as urls:
         for url in urls.values():
-            _burst(url, clients, 2, queries, users)  # load and warm up
+            burst(url, clients, 2, queries, users)  # load and warm up
         for _ in range(rounds):
             for b, url in urls.items():
-                rates[b].append(_burst(url, clients, per_client, queries, users))
+                rates[b].append(burst(url, clients, per_client, queries, users))
     return _summary(rates, higher_is_better=True)
 
 

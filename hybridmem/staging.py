@@ -41,9 +41,10 @@ class ReindexStaging:
         self.store, self.target, self.dim = store, target, dim
         begin_staging(store, target)
 
-    def pending(self, after_doc: int, limit: int) -> PendingBatch:
-        """Up to ``limit`` items after ``after_doc`` with no staged embedding of their text."""
-        rows = self.store.reindex_pending(after_doc, limit)
+    def pending(self, after_doc: int, limit: int, *, upto_doc: int | None = None) -> PendingBatch:
+        """Up to ``limit`` items after ``after_doc`` (up to ``upto_doc``) with no staged
+        embedding of their text."""
+        rows = self.store.reindex_pending(after_doc, limit, upto_doc=upto_doc)
         return PendingBatch(
             docs=[r[0] for r in rows], hashes=[r[1] for r in rows], texts=[r[2] for r in rows]
         )
@@ -62,6 +63,11 @@ class ReindexStaging:
             raise InvalidRequestError(f"the store is no longer staging {self.target!r}")
         self.store.put_reindex_embeddings(docs, hashes, vectors)
         return len(docs)
+
+    def last_doc(self) -> int:
+        """The highest doc number in use: the pending items lie in ``(0, last_doc]``, so
+        readers can split the range between them."""
+        return self.store.last_doc()
 
     def counts(self) -> tuple[int, int]:
         """``(items, items whose current text has a staged embedding)``."""

@@ -18,18 +18,26 @@ __all__ = ["ReindexTables"]
 class ReindexTables(TableAccess):
     """The store's reindex operations (the host class provides the connection)."""
 
-    def reindex_pending(self, after_doc: int, limit: int) -> list[tuple[int, str, str]]:
-        """``(doc, text_hash, text)`` of items (any status) after ``after_doc`` whose current text
-        has no reindex embedding yet, in doc order."""
+    def reindex_pending(
+        self, after_doc: int, limit: int, *, upto_doc: int | None = None
+    ) -> list[tuple[int, str, str]]:
+        """``(doc, text_hash, text)`` of items (any status) after ``after_doc`` (and up to
+        ``upto_doc``) whose current text has no reindex embedding yet, in doc order."""
+        upto = (1 << 62) if upto_doc is None else upto_doc
         with self._read() as db:
             rows = db.execute(
                 "SELECT i.doc, i.text_hash, i.kind, i.body FROM items i "
                 "LEFT JOIN reindex_embeddings r ON r.doc = i.doc "
-                "WHERE i.doc > ? AND (r.doc IS NULL OR r.text_hash != i.text_hash) "
+                "WHERE i.doc > ? AND i.doc <= ? AND (r.doc IS NULL OR r.text_hash != i.text_hash) "
                 "ORDER BY i.doc LIMIT ?",
-                (after_doc, limit),
+                (after_doc, upto, limit),
             ).fetchall()
         return [(d, h, embedding_text(DECODERS[k].decode(b))) for d, h, k, b in rows]
+
+    def last_doc(self) -> int:
+        """The highest doc number in use (0 in an empty store)."""
+        with self._read() as db:
+            return int(db.execute("SELECT coalesce(max(doc), 0) FROM items").fetchone()[0])
 
     def reindex_counts(self) -> tuple[int, int]:
         """``(items, items whose current text already has a reindex embedding)``."""

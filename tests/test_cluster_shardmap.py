@@ -146,3 +146,23 @@ def test_during_a_reshard_users_follow_their_unit(tmp_path: Path) -> None:
     every = [move_unit(s, b) for s in (0, 1) for b in range(MOVE_BUCKETS)]
     full = msgspec.structs.replace(moving, moved=every)
     assert all(full.shard_of(u) == moving.next.shard_of(u) for u in users)
+
+
+def test_the_cluster_api_is_pinned_and_imports_no_ray() -> None:
+    import hybridmem.cluster as cluster
+
+    assert cluster.__all__ == [
+        "MANIFEST_FILE",
+        "ClusterConfig",
+        "ClusterManifest",
+        "ShardMap",
+        "ShardSpec",
+        "create_cluster",
+        "load_cluster_config",
+        "read_manifest",
+        "shard_index",
+        "write_manifest",
+    ]
+    code = "import sys, hybridmem.cluster, hybridmem.cli; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

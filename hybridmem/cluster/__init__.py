@@ -8,6 +8,7 @@ nothing beyond hybridmem itself; the Ray parts are imported only when used, so
 
 from __future__ import annotations
 
+from .config import ClusterConfig, load_cluster_config
 from .shardmap import (
     MANIFEST_FILE,
     ClusterManifest,
@@ -21,10 +22,12 @@ from .shardmap import (
 
 __all__ = [
     "MANIFEST_FILE",
+    "ClusterConfig",
     "ClusterManifest",
     "ShardMap",
     "ShardSpec",
     "create_cluster",
+    "load_cluster_config",
     "read_manifest",
     "shard_index",
     "write_manifest",

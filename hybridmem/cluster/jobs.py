@@ -96,10 +96,10 @@ def _handle(config: ClusterConfig, name: str) -> Any:
 def _read_pending(
     row: dict[str, Any], *, config: ClusterConfig, model: str, page: int
 ) -> Iterator[dict]:
-    """Every item of one shard with no staged embedding of ``model`` (in pages)."""
-    shard, after = _handle(config, row["shard"]), 0
+    """Every item of one doc range of one shard with no staged embedding of ``model``."""
+    shard, after = _handle(config, row["shard"]), row["after"]
     while True:
-        batch = unwrap(shard.stage_pending.remote(model, after, page))
+        batch = unwrap(shard.stage_pending.remote(model, after, row["upto"], page))
         if not batch.docs:
             return
         for doc, text_hash, text in zip(batch.docs, batch.hashes, batch.texts, strict=True):
@@ -152,8 +152,15 @@ def reindex_cluster(
     names = [s.name for s in read_manifest(config.root).live]
     stages = {n: unwrap(_handle(config, n).stage.remote(model)) for n in names}
     total = sum(s.items - s.staged for s in stages.values())
+    # doc ranges of a few batches each: the actor pool gets blocks to share out
+    span = 4 * res.batch_size
+    ranges = [
+        {"shard": n, "after": lo, "upto": lo + span}
+        for n, s in stages.items()
+        for lo in range(0, max(s.last_doc, 1), span)
+    ]
     ds = (
-        ray.data.from_items([{"shard": n} for n in names])
+        ray.data.from_items(ranges, override_num_blocks=len(ranges))
         .flat_map(_read_pending, fn_kwargs={"config": config, "model": model,
                                             "page": res.batch_size}, num_cpus=0.1)
         .map_batches(

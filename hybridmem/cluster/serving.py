@@ -93,6 +93,7 @@ class StageInfo(msgspec.Struct, frozen=True, kw_only=True):
     dim: int
     items: int
     staged: int
+    last_doc: int
 
 
 class ReplicaPlace(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,11 +129,15 @@ class Shard:
         staging = self.stagings.get(model) or self.engine.reindex_staging(model)
         self.stagings[model] = staging
         items, staged = staging.counts()
-        return StageInfo(target=staging.target, dim=staging.dim, items=items, staged=staged)
+        return StageInfo(
+            target=staging.target, dim=staging.dim, items=items, staged=staged,
+            last_doc=staging.last_doc(),
+        )  # fmt: skip
 
-    def stage_pending(self, model: str, after_doc: int, limit: int) -> PendingBatch:
-        """The next items without a staged embedding of ``model`` (after :meth:`stage`)."""
-        return self._staging(model).pending(after_doc, limit)
+    def stage_pending(self, model: str, after_doc: int, upto_doc: int, limit: int) -> PendingBatch:
+        """The next items in ``(after_doc, upto_doc]`` without a staged embedding of ``model``
+        (after :meth:`stage`)."""
+        return self._staging(model).pending(after_doc, limit, upto_doc=upto_doc)
 
     def stage_put(self, model: str, docs: list[int], hashes: list[str], vectors: Any) -> int:
         """Commit a batch of staged embeddings of ``model``; returns its size."""
