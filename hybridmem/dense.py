@@ -258,18 +258,9 @@ class DenseIndex:
         self, kind: str, user_id: str, docs: np.ndarray
     ) -> tuple[list[str | None], np.ndarray]:
         """Per doc: its conversation id and creation time in ms (``None`` / NaN if unknown)."""
-        convs: list[str | None] = [None] * len(docs)
-        times = np.full(len(docs), np.nan)
+        codes, times = self.context_codes_of(kind, user_id, docs)
         with self._lock:
-            block = self._block(owner_key(kind, user_id))
-            if block is None or len(docs) == 0:
-                return convs, times
-            rows, found = self._rows(block, docs)
-            for i in np.flatnonzero(found):
-                code = int(block.convs[rows[i]])
-                convs[i] = None if code < 0 else self._conv_names[code]
-            times[found] = block.times[rows[found]]
-        return convs, times
+            return [None if c < 0 else self._conv_names[c] for c in codes.tolist()], times
 
     def scores_of(self, kind: str, user_id: str, query: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """Cosine of ``query`` with each of ``docs`` (NaN for a doc not in the owner's block)."""
