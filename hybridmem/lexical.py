@@ -277,14 +277,23 @@ class LexicalIndex:
                 )
             )
         searcher = self._index.searcher()
-        hits = searcher.search(tantivy.Query.boolean_query(required), k, count=False).hits
+        search = tantivy.Query.boolean_query(required)
+        # Tantivy breaks score ties by segment and position, so which of the documents tied
+        # with the k-th come first would depend on the index's layout (merges, a reindex, an
+        # import). Read past the k-th until the ties end and break them by doc instead: the
+        # answer then depends on the store's contents alone.
+        n = k + 1
+        while True:
+            hits = searcher.search(search, n, count=False).hits
+            if len(hits) < n or hits[-1][0] < hits[k - 1][0]:
+                break
+            n *= 2
         if not hits:
             return empty_hits()
-        docs = searcher.fast_field_values("doc", [addr for _, addr in hits])
-        return (
-            np.asarray(docs, dtype=np.int64),
-            np.asarray([score for score, _ in hits], dtype=np.float32),
-        )
+        docs = np.asarray(searcher.fast_field_values("doc", [a for _, a in hits]), dtype=np.int64)
+        scores = np.asarray([score for score, _ in hits], dtype=np.float32)
+        best = np.lexsort((docs, -scores))[:k]
+        return docs[best], scores[best]
 
     def term_matches(
         self,

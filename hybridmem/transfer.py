@@ -47,7 +47,7 @@ __all__ = [
 
 FORMAT = "hybridmem-export"
 VERSION = 1
-_BATCH = 1000
+_BATCH = 4096
 
 
 class ExportHeader(msgspec.Struct, frozen=True, kw_only=True, tag="header", tag_field="kind"):
