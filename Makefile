@@ -29,9 +29,11 @@ $(MEMOS_STAMP):
 run: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/hybridmem demo
 
-# Unit, integration, HTTP (incl. the real MemOS client and a schemathesis run) tests.
+# Lint, type check (mypy on hybridmem/, configured in pyproject.toml), then the unit,
+# integration, HTTP (incl. the real MemOS client and a schemathesis run) tests.
 test: $(STAMP) $(MEMOS_STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/ruff check hybridmem tests benchmarks examples
+	$(BIN)/mypy
 	HF_HUB_OFFLINE=1 HYBRIDMEM_MEMOS_PYTHON=$(CURDIR)/$(MEMOS_VENV)/bin/python $(BIN)/python -m pytest -q
 
 # The HTTP service on the store in STORE (MemOS clients: base_url http://127.0.0.1:8000/api/openmem/v1).

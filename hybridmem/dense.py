@@ -101,14 +101,14 @@ class DenseIndex:
         block = self._blocks.get(owner)
         if block is None or block.checked:
             return block
-        if zlib.crc32(block.vecs) == block.crc:
+        if _crc32(block.vecs) == block.crc:
             block.checked = True
             return block
         if self._repair is None:
             raise DenseIndexError(f"the saved vectors of {owner!r} fail their checksum")
         del self._blocks[owner]
         rows = [r for r in self._repair(owner) if r.embedding is not None]
-        if any(r.embedding.shape != (self.dim,) for r in rows):
+        if any(r.embedding is None or r.embedding.shape != (self.dim,) for r in rows):
             raise DenseIndexError(f"the store has no {self.dim}-d embeddings for {owner!r}")
         if rows:
             self._append(owner, rows)
@@ -168,7 +168,7 @@ class DenseIndex:
         block.own(len(rows))
         end = block.n + len(rows)
         block.docs[block.n : end] = [r.doc for r in rows]
-        block.vecs[block.n : end] = np.stack([r.embedding for r in rows])
+        block.vecs[block.n : end] = np.stack([r.embedding for r in rows if r.embedding is not None])
         block.times[block.n : end] = [
             np.nan if r.item.create_time is None else r.item.create_time for r in rows
         ]
@@ -301,27 +301,26 @@ class DenseIndex:
             convs = np.empty(total, dtype=np.int32)
             spans = []
             start = 0
+            targets: tuple[np.ndarray, ...] = (docs, vecs, times, convs)
             for owner in owners:
                 b = self._blocks[owner]
                 end = start + b.n
-                for dst, src in zip((docs, vecs, times, convs), b.columns(), strict=True):
+                for dst, src in zip(targets, b.columns(), strict=True):
                     dst[start:end] = src
                 # A loaded block's bytes are copied as they are, so its saved crc still holds
                 # (and still catches damage it was not yet checked for).
-                crc = (
-                    b.crc if b.crc is not None else zlib.crc32(np.ascontiguousarray(b.vecs[: b.n]))
-                )
+                crc = b.crc if b.crc is not None else _crc32(b.vecs[: b.n])
                 spans.append((owner, start, b.n, crc))
                 start = end
             vecs.flush()
             del vecs
-            arrays = dict(zip(_ARRAYS, (docs, times, convs), strict=True))
+            arrays: dict[str, np.ndarray] = dict(zip(_ARRAYS, (docs, times, convs), strict=True))
             for name, arr in arrays.items():
                 np.save(directory / f"{name}-{gen}.npy", arr)
             snapshot = _Snapshot(
                 format=_FORMAT, dim=self.dim, seq=seq, count=total, generation=gen,
                 blocks=spans, conversations=list(self._conv_names),
-                crc32={name: zlib.crc32(arr) for name, arr in arrays.items()},
+                crc32={name: _crc32(arr) for name, arr in arrays.items()},
             )  # fmt: skip
             self.repaired = False
         body = msgspec.json.encode(snapshot)
@@ -365,7 +364,7 @@ class DenseIndex:
             ):
                 raise DenseIndexError(f"arrays do not match the manifest (count {count})")
             for name, arr in zip(_ARRAYS, (docs, times, convs), strict=True):
-                if zlib.crc32(arr) != snap.crc32.get(name):
+                if _crc32(arr) != snap.crc32.get(name):
                     raise DenseIndexError(f"{name}-{gen}.npy fails its checksum")
             if count and int(convs.max()) >= len(snap.conversations):
                 raise DenseIndexError("conversation codes out of range")
@@ -396,3 +395,8 @@ def _read_snapshot(path: Path) -> _Snapshot:
     if zlib.crc32(sealed.snapshot) != sealed.crc32:
         raise DenseIndexError(f"{path.name} fails its checksum")
     return msgspec.json.decode(sealed.snapshot, type=_Snapshot)
+
+
+def _crc32(arr: np.ndarray) -> int:
+    """The crc32 of an array's bytes (C order; a contiguous array is not copied)."""
+    return zlib.crc32(np.ascontiguousarray(arr).data)

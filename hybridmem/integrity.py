@@ -279,7 +279,7 @@ class _DenseCheck:
             return
         for doc, vec, t, conv in zip(docs.tolist(), vecs, times.tolist(), convs, strict=True):
             row = want[doc]
-            if not np.array_equal(vec, row.embedding):
+            if row.embedding is None or not np.array_equal(vec, row.embedding):
                 self.problems.append(f"{owner} doc {doc}: vector differs from the stored embedding")
             elif (row.item.create_time, row.item.conversation_id) != (
                 None if np.isnan(t) else t,

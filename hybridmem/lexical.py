@@ -189,7 +189,8 @@ class LexicalIndex:
         searcher = self._index.searcher()
         found = searcher.search(self._owner(kind, user_id), max(limit, 1), count=True)
         docs = searcher.fast_field_values("doc", [addr for _, addr in found.hits])
-        return np.sort(np.asarray(docs, dtype=np.int64)), int(found.count)
+        count = found.count  # type: ignore[attr-defined]  # missing from tantivy's stub
+        return np.sort(np.asarray(docs, dtype=np.int64)), int(count)
 
     def ensure_writable(self) -> None:
         """Take the index's writer lock now, so a write can be refused before it starts."""
@@ -338,7 +339,7 @@ class LexicalIndex:
         searcher = self._index.searcher()
         for start in range(0, len(fields), _BITS):
             batch = fields[start : start + _BITS]
-            bits = [
+            clauses = [
                 (
                     tantivy.Occur.Should,
                     tantivy.Query.const_score_query(
@@ -349,7 +350,7 @@ class LexicalIndex:
                 for i, (f, t) in enumerate(batch)
             ]
             query = tantivy.Query.boolean_query(
-                [*required, (tantivy.Occur.Must, tantivy.Query.boolean_query(bits))]
+                [*required, (tantivy.Occur.Must, tantivy.Query.boolean_query(clauses))]
             )
             hits = searcher.search(query, limit, count=False).hits
             if among == "owner" and len(hits) == limit:

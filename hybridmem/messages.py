@@ -79,8 +79,8 @@ def message_time(chat_time: str | None, default_ms: int) -> int:
         if not 0 <= ms <= MAX_EPOCH_MS:  # also NaN
             return default_ms
         return int(ms)
-    ms = iso_ms(text)
-    return default_ms if ms is None else min(MAX_EPOCH_MS, max(0, ms))
+    parsed = iso_ms(text)
+    return default_ms if parsed is None else min(MAX_EPOCH_MS, max(0, parsed))
 
 
 def memory_id(user_id: str, conversation_id: str | None, text: str) -> str:

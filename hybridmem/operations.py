@@ -17,7 +17,7 @@ worker threads. Reads are :meth:`search`, :meth:`get_memory`, :meth:`get_memory_
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -32,7 +32,8 @@ from .errors import (
     NotFoundError,
 )
 from .messages import Extractor
-from .types import Item, MessageDetail, SearchData
+from .store import Kind
+from .types import Item, Message, MessageDetail, SearchData
 from .validate import user_id_arg
 
 __all__ = ["Backend", "Operations", "check_user"]
@@ -49,9 +50,30 @@ class Backend(Protocol):
 
     def warmup(self) -> None: ...
 
-    def search(self, query: str, *, user_id: str, **options: Any) -> SearchData: ...
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        conversation_id: str | None = None,
+        memory_limit_number: int = 6,
+        include_preference: bool = True,
+        preference_limit_number: int = 6,
+        relativity: float = 0.0,
+        filter: Mapping[str, Any] | None = None,
+        reference_time: int | None = None,
+        explain: bool = False,
+    ) -> SearchData: ...
 
-    def page(self, user_id: str, **options: Any) -> tuple[list[Item], int]: ...
+    def page(
+        self,
+        user_id: str,
+        *,
+        kind: Kind = "memory",
+        offset: int = 0,
+        limit: int = 10,
+        filter: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Item], int]: ...
 
     def get(self, item_id: str) -> Item | None: ...
 
@@ -61,7 +83,16 @@ class Backend(Protocol):
 
     def add(self, items: Iterable[Item]) -> int: ...
 
-    def add_messages(self, messages: Iterable[Any], **options: Any) -> AddMessagesResult: ...
+    def add_messages(
+        self,
+        messages: Sequence[Message],
+        *,
+        user_id: str,
+        conversation_id: str | None = None,
+        tags: Iterable[str] = (),
+        info: Mapping[str, Any] | None = None,
+        extractor: Extractor | None = None,
+    ) -> AddMessagesResult: ...
 
     def delete(
         self,
@@ -202,7 +233,7 @@ class Operations:
         """``/add/preference``: insert or replace preferences by id."""
         return self._add(req.preferences, grant)
 
-    def _add(self, items: list[Item], grant: Grant) -> wire.AddedItemsData:
+    def _add(self, items: Sequence[Item], grant: Grant) -> wire.AddedItemsData:
         if not items:
             raise MissingFieldError("the list of items must not be empty")
         for item in items:

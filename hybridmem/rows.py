@@ -8,7 +8,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 import numpy as np
@@ -112,7 +112,7 @@ CREATE TRIGGER IF NOT EXISTS items_count_update AFTER UPDATE OF status ON items
 """
 
 _ENCODER = msgspec.msgpack.Encoder()
-DECODERS = {
+DECODERS: dict[str, msgspec.msgpack.Decoder[Memory] | msgspec.msgpack.Decoder[Preference]] = {
     "memory": msgspec.msgpack.Decoder(Memory),
     "preference": msgspec.msgpack.Decoder(Preference),
 }
@@ -175,6 +175,7 @@ RETURNING doc
 def columns(item: Item) -> tuple:
     """The ``items`` columns of ``UPSERT_SQL`` for an item, but its embedding."""
     common = (item.id, kind_of(item), item.user_id, item.conversation_id, item.status)
+    typed: tuple[Any, ...]
     if isinstance(item, Memory):
         typed = (
             item.memory_type,

@@ -45,7 +45,7 @@ __all__ = [
     "run_import",
 ]
 
-FORMAT = "hybridmem-export"
+FORMAT: Literal["hybridmem-export"] = "hybridmem-export"
 VERSION = 1
 _BATCH = 4096
 

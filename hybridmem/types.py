@@ -17,6 +17,8 @@ from typing import Annotated, Literal, TypeAlias
 import msgspec
 from msgspec import Meta
 
+from .times import iso_ms
+
 __all__ = [
     "Item",
     "Memory",
@@ -30,6 +32,8 @@ __all__ = [
     "Role",
     "SearchData",
     "Status",
+    "TimeIn",
+    "stored_ms",
 ]
 
 MemoryType: TypeAlias = Literal["WorkingMemory", "LongTermMemory", "UserMemory"]
@@ -48,6 +52,14 @@ MAX_EPOCH_MS = 253_402_300_799_999
 EpochMs = Annotated[int, Meta(ge=0, le=MAX_EPOCH_MS)]
 #: a time as an add accepts it: epoch ms, or an ISO-8601 string (stored as epoch ms)
 TimeIn: TypeAlias = EpochMs | Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+def stored_ms(value: TimeIn | None) -> int | None:
+    """A stored item's time as epoch ms. Adds store ISO-8601 times as epoch ms, so ``value`` is
+    an int already; an item made in code but not yet added may still hold the string."""
+    return iso_ms(value) if isinstance(value, str) else value
+
+
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 NonEmptyText = Annotated[str, Meta(min_length=1)]
 
@@ -114,12 +126,12 @@ class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
             memory_key=memory.memory_key,
             memory_value=memory.memory_value,
             memory_type=memory.memory_type,
-            create_time=memory.create_time,
+            create_time=stored_ms(memory.create_time),
             conversation_id=memory.conversation_id,
             status=memory.status,
             confidence=memory.confidence,
             tags=list(memory.tags),
-            update_time=memory.update_time,
+            update_time=stored_ms(memory.update_time),
             relativity=relativity,
             explain=explain,
         )
@@ -148,10 +160,10 @@ class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
             preference=preference.preference,
             preference_type=preference.preference_type,
             reasoning=preference.reasoning,
-            create_time=preference.create_time,
+            create_time=stored_ms(preference.create_time),
             conversation_id=preference.conversation_id,
             status=preference.status,
-            update_time=preference.update_time,
+            update_time=stored_ms(preference.update_time),
             relativity=relativity,
             explain=explain,
         )

@@ -321,7 +321,7 @@ def openapi(prefix: str, *, title: str, version: str) -> dict[str, Any]:
         if op.request is not None:
             types.append(op.request)
         if op.response is not None:
-            types.append(Envelope[op.response])  # type: ignore[index]
+            types.append(Envelope[op.response])  # type: ignore[name-defined]
     schemas, components = msgspec.json.schema_components(types, ref_template=ref)
     item_envelope = {  # msgspec cannot describe an untagged union of two Structs
         "type": "object",

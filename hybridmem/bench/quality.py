@@ -224,7 +224,11 @@ def _outcome(system: System, q: EvalQuery, kind: str, top: Hits, seconds: float)
     return _Outcome(
         kind=q.kind or "all",
         hit=metrics.hit_at(top.ids, relevant, 1),
-        recall=tuple(metrics.recall_at(top.ids, relevant, k) for k in (1, 5, 10)),
+        recall=(
+            metrics.recall_at(top.ids, relevant, 1),
+            metrics.recall_at(top.ids, relevant, 5),
+            metrics.recall_at(top.ids, relevant, 10),
+        ),
         ndcg=metrics.ndcg_at(top.ids, relevant, TOP),
         mrr=metrics.mrr_at(deep.ids, relevant, MRR_DEPTH),
         probs=[min(1.0, max(0.0, r)) for r in top.relativity],

@@ -88,7 +88,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for spec in args.datasets:
         loader, source, _ = parse_spec(spec)
         split = None if loader == "evalset" else args.split
-        evalset = load_dataset(spec, split)  # type: ignore[arg-type]
+        evalset = load_dataset(spec, split)
         cache = Path(args.cache) if args.cache else default_cache_dir()
         with open_cached_store(
             evalset, source, loader, cache_dir=cache, model=args.model, progress=not args.quiet

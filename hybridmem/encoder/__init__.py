@@ -44,8 +44,12 @@ class Encoder(Protocol):
     """
 
     name: str
-    backend: str
     family: str
+
+    @property
+    def backend(self) -> str:
+        """What runs it (read-only here: a backend may narrow it to its own names)."""
+        ...
 
     @property
     def dim(self) -> int:

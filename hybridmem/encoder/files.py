@@ -59,7 +59,7 @@ def verified(path: Path) -> bool:
         return False
 
 
-def write_verified(path: Path, make: Callable[[Path], None]) -> None:
+def write_verified(path: Path, make: Callable[[Path], object]) -> None:
     """``make(tmp)`` writes the artifact to a temporary path; it is then moved to ``path``
     atomically, with its sidecar hash written after it."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -136,7 +136,7 @@ def export(source: Path, directory: Path, *, fingerprint: str) -> tuple[OnnxMeta
         from sentence_transformers import SentenceTransformer
 
         st_model = SentenceTransformer(str(source), device="cpu", local_files_only=True)
-        transformer = st_model[0]
+        transformer: Any = st_model[0]  # the Transformer module (typed as any torch Module)
         reference = np.asarray(
             st_model.encode(list(PROBES), normalize_embeddings=True, batch_size=len(PROBES))
         )

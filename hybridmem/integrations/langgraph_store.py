@@ -39,7 +39,7 @@ from langgraph.store.base import (
 
 from ..engine import Engine
 from ..errors import ForbiddenError, InvalidRequestError
-from ..types import Memory
+from ..types import Memory, TimeIn, stored_ms
 
 __all__ = ["MAX_SCAN", "HybridMemStore"]
 
@@ -119,6 +119,7 @@ class HybridMemStore(BaseStore):
         wanted = op.offset + op.limit
         n = MAX_SCAN if op.filter else min(wanted, MAX_SCAN)
         found: list[SearchItem] = []
+        rows: list[tuple[str, str, TimeIn | None, TimeIn | None, float | None]]
         if op.query:
             data = self.engine.search(
                 op.query, user_id=user, memory_limit_number=n, include_preference=False,
@@ -164,16 +165,16 @@ class HybridMemStore(BaseStore):
                 deletes.setdefault(self._user(namespace), []).append(item_id(namespace, w.key))
         for user, ids in deletes.items():
             self.engine.delete(ids=ids, check_owner=partial(_check_owner, user))
-        puts = [w for w in writes if w.value is not None]
+        puts = [(w, w.value) for w in writes if w.value is not None]
         if not puts:
             return
         memories = []
-        for w in puts:
+        for w, value in puts:
             namespace = tuple(w.namespace)
             mid = item_id(namespace, w.key)
             before = self.engine.get(mid)  # an update keeps the item's creation time
             memories.append(Memory(
-                id=mid, user_id=self._user(namespace), memory_value=self._text(w.value),
+                id=mid, user_id=self._user(namespace), memory_value=self._text(value),
                 create_time=before.create_time if isinstance(before, Memory) else None,
             ))  # fmt: skip
         self.engine.add(memories)
@@ -248,8 +249,8 @@ def _check_owner(user: str, owner: str) -> None:
         raise ForbiddenError(f"the item belongs to another user than {user!r:.120}", code=40306)
 
 
-def _time(ms: int | None) -> datetime:
-    return datetime.fromtimestamp((ms or 0) / 1000, UTC)
+def _time(value: TimeIn | None) -> datetime:
+    return datetime.fromtimestamp((stored_ms(value) or 0) / 1000, UTC)
 
 
 def _matches_namespace(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:

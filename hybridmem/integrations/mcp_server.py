@@ -164,7 +164,7 @@ class MemoryTools:
         user = default_user(grant)
         if tool.takes_user and user is not None and "memory_id" not in args:
             args.setdefault("user_id", user)
-        req = wire.decode(msgspec.json.encode(args), tool.request)
+        req: Any = wire.decode(msgspec.json.encode(args), tool.request)
         run: Callable[[Any, Grant], Any] = getattr(self, tool.run)
         limiter = self.writers if tool.writes else self.readers
         return await anyio.to_thread.run_sync(lambda: run(req, grant), limiter=limiter)
@@ -189,7 +189,7 @@ class MemoryTools:
     def _get_memory(self, req: GetMemoryArgs, grant: Grant) -> Any:
         if req.memory_id is not None:
             return self.ops.get_memory_by_id(req.memory_id, grant)
-        return self.ops.get_memory(req, grant)  # type: ignore[arg-type]
+        return self.ops.get_memory(req, grant)
 
     def _delete(self, req: wire.DeleteMemoryRequest, grant: Grant) -> wire.DeletedData:
         return self.ops.delete_memory(req, grant)
