@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
@@ -29,12 +29,14 @@ __all__ = [
     "info_arg",
     "limit_arg",
     "messages_arg",
+    "revalidated",
     "tags_arg",
     "text_arg",
     "user_id_arg",
 ]
 
 MAX_LIMIT = 1000
+S = TypeVar("S", bound=msgspec.Struct)
 _UNIT_TOLERANCE = 1e-6  # a float32 vector normalised once has a norm this close to 1
 
 
@@ -133,16 +135,22 @@ def _message(i: int, msg: Any) -> Message:
         raise InvalidRequestError(
             f"messages[{i}]: expected Message or a message dict, got {type(msg).__name__}"
         )
+    return revalidated(msg, f"messages[{i}]", "the text")
+
+
+def revalidated(value: S, where: str, text: str) -> S:
+    """``value`` checked against its own Struct type, as a decoder would check it, and
+    encodable as the store writes it (``text`` names what holds a lone surrogate in errors)."""
     try:
-        msgspec.convert(msgspec.to_builtins(msg), Message)
-        msgspec.msgpack.encode(msg)
+        checked = msgspec.convert(msgspec.to_builtins(value), type(value))
+        msgspec.msgpack.encode(checked)
     except (msgspec.ValidationError, TypeError) as exc:
-        raise InvalidRequestError(f"messages[{i}]: {exc}") from None
+        raise InvalidRequestError(f"{where}: {exc}") from None
     except UnicodeEncodeError:
         raise InvalidRequestError(
-            f"messages[{i}]: the text is not valid Unicode (it holds a lone surrogate)"
+            f"{where}: {text} is not valid Unicode (it holds a lone surrogate)"
         ) from None
-    return msg
+    return checked
 
 
 def info_arg(info: Any) -> dict[str, Any]:
@@ -222,16 +230,7 @@ def check_items(items: Iterable[Any], now_ms: int) -> list[Item]:
             conversation_id_arg(item.conversation_id)
         except InvalidRequestError as exc:
             raise type(exc)(f"{where}: {exc.message}", code=exc.code) from None
-        item = _epoch_times(item, where)
-        try:
-            checked = msgspec.convert(msgspec.to_builtins(item), type(item))
-            msgspec.msgpack.encode(checked)  # every text field encodable, as the store needs
-        except (msgspec.ValidationError, TypeError) as exc:
-            raise InvalidRequestError(f"{where}: {exc}") from None
-        except UnicodeEncodeError:
-            raise InvalidRequestError(
-                f"{where}: a text field is not valid Unicode (it holds a lone surrogate)"
-            ) from None
+        checked = revalidated(_epoch_times(item, where), where, "a text field")
         if isinstance(checked, Memory) and not math.isfinite(checked.confidence):
             raise InvalidRequestError(f"{where}: confidence must be finite")
         created = checked.create_time if checked.create_time is not None else now_ms
