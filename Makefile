@@ -12,7 +12,7 @@ MEMOS_VERSION := 2.0.33
 MEMOS_VENV    := .venv-memos
 MEMOS_STAMP   := $(MEMOS_VENV)/.installed-$(MEMOS_VERSION)
 
-.PHONY: run test lint serve bench bench-1m bench-scale bench-reindex bench-encoders bench-quality bench-quality-models calibrate-family clean
+.PHONY: bench-cluster run test lint serve bench bench-1m bench-scale bench-reindex bench-encoders bench-quality bench-quality-models calibrate-family clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ bench-reindex: $(STAMP)
 # searches/s at 8 clients; rounds interleaved): benchmarks/results/encoders.json.
 bench-encoders: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.encoder_speed --rounds 3
+
+# The Ray cluster beside one store: the ingress's per-search overhead, searches/s at 16 clients
+# with and without encoder batching, distributed reindex items/s (benchmarks/results/cluster.json).
+bench-cluster: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.cluster_speed --items 3000 --rounds 2
 
 # Retrieval quality on the evaluation datasets (read from DATA, never copied), per ranking
 # method and for the txtai peer; stores are cached in ~/.cache/hybridmem/bench.
