@@ -15,7 +15,7 @@ from hybridmem.cluster.config import ClusterConfig, load_cluster_config, make_en
 def test_relative_paths_are_taken_from_the_config_file(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(
         'root = "data/cluster"\nkeys_file = "keys.toml"\nport = 9001\n'
-        '[engine]\ncandidate_k = 20\n[encoder]\nmax_batch_size = 4\n'
+        "[engine]\ncandidate_k = 20\n[encoder]\nmax_batch_size = 4\n"
     )
     config = load_cluster_config(tmp_path / "c.toml")
     assert config.root == str(tmp_path / "data/cluster")
@@ -46,3 +46,15 @@ def test_cluster_init_and_a_serve_without_keys(
     (tmp_path / "c.json").write_text('{"root": "c"}')
     assert main(["cluster", "serve", str(tmp_path / "c.json")]) == 2
     assert "no API key configured" in capsys.readouterr().err
+
+
+def test_the_readme_cluster_config_decodes(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```toml\n# cluster.toml", 1)[1].split("```", 1)[0]
+    (tmp_path / "cluster.toml").write_text("#" + block)
+    config = load_cluster_config(tmp_path / "cluster.toml")
+    assert (config.root, config.encoder.replicas, config.engine.model) == (
+        "/data/mem",
+        2,
+        "all-MiniLM-L6-v2",
+    )
