@@ -21,7 +21,7 @@ from .locks import UseCounter
 from .retrieve import Retriever
 from .store import Store
 
-__all__ = ["Generation", "make_generation", "open_generation"]
+__all__ = ["Generation", "asked_config", "make_generation", "open_generation"]
 
 
 class Generation:
@@ -49,6 +49,19 @@ def make_generation(
     relevance = load_params(config.params_path, family=encoder.family)
     retriever = Retriever(indexes.lexical, indexes.dense, config, relevance)
     return Generation(model=model, encoder=encoder, indexes=indexes, retriever=retriever)
+
+
+def asked_config(
+    config: EngineConfig | None, model: str | None, encoder: Encoder | None
+) -> EngineConfig:
+    """The config an engine is opened with: ``model`` overrides ``config.model``, and a
+    shared ``encoder`` names the model when neither does (``None``: the store's)."""
+    config = config or EngineConfig()
+    if model is not None:
+        config = msgspec.structs.replace(config, model=model)
+    if encoder is not None and config.model is None:
+        config = msgspec.structs.replace(config, model=encoder.name)
+    return config
 
 
 def open_generation(

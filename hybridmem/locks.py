@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import deque
 from pathlib import Path
 from types import TracebackType
@@ -62,27 +61,23 @@ class UseCounter:
 
     def __init__(self) -> None:
         self._users = 0
-        self._lock = threading.Lock()
+        self._cond = threading.Condition(threading.Lock())
 
     def __enter__(self) -> UseCounter:
-        with self._lock:
+        with self._cond:
             self._users += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with self._lock:
+        with self._cond:
             self._users -= 1
+            if self._users == 0:
+                self._cond.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Whether every user left within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if self._users == 0:
-                    return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
+        with self._cond:
+            return self._cond.wait_for(lambda: self._users == 0, timeout=timeout)
 
 
 class StoreLock:

@@ -23,15 +23,14 @@ store (with an ``IndexRebuiltWarning``). Either way the store opens and answers.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import msgspec
 import numpy as np
 
-from .config import EngineConfig
 from .derived import (
     DENSE_DIR,
     FORMAT_VERSION,
@@ -47,20 +46,20 @@ from .derived import (
     stale_generations,
     write_manifest,
 )
-from .encoder import Encoder, load_encoder, model_id
-from .errors import InvalidRequestError
-from .generation import Generation
-from .locks import FairLock
+from .encoder import Encoder, load_encoder
+from .errors import InvalidRequestError, StoreClosedError
+from .generation import Generation, make_generation
+from .handle import StoreHandle
 from .progress import bar
-from .staging import begin_staging
+from .staging import ReindexStaging, begin_staging
 from .store import Store
+from .validate import check_reindex
 
 __all__ = [
     "Only",
     "ProgressFn",
-    "ReindexHost",
     "ReindexReport",
-    "check_reindex_args",
+    "Reindexer",
     "embed_batch",
     "encode_pending",
     "run_reindex",
@@ -138,51 +137,6 @@ def encode_pending(
             on_batch(len(pending))
 
 
-def check_reindex_args(*, model: Any, batch_size: Any, only: Any, current_model: str) -> str | None:
-    """Check a reindex's arguments; returns the model to move to (``None``: keep the store's).
-
-    Raises:
-        InvalidRequestError: on the first bad argument.
-    """
-    if only not in (None, "lexical", "dense"):
-        raise InvalidRequestError(f"only must be 'lexical' or 'dense', got {only!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidRequestError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if model is not None and (not isinstance(model, str) or not model.strip()):
-        raise InvalidRequestError("model must be a non-empty name or path")
-    if model is None or model_id(model) == current_model:  # another backend of the same model
-        return None
-    if only == "lexical":
-        raise InvalidRequestError(
-            "a new model needs new embeddings and a new dense index: drop --only lexical"
-        )
-    return model
-
-
-class ReindexHost(msgspec.Struct, frozen=True, kw_only=True):
-    """What a reindex needs of the engine it runs in.
-
-    Attributes:
-        store, directory, config, lock: the engine's store, its directory and config, and its
-            write lock (held for the final switch only).
-        current: the live generation when the reindex starts.
-        make_generation: ``(model, encoder, indexes) -> Generation`` over new indexes.
-        install: makes a generation the live one (called with the lock held).
-        check_open: raises if the engine was closed meanwhile.
-        abandon: stops the engine when the store moved on but the engine could not follow.
-    """
-
-    store: Store
-    directory: Path
-    config: EngineConfig
-    lock: FairLock
-    current: Generation
-    make_generation: Callable[[str, Encoder, DerivedIndexes], Generation]
-    install: Callable[[Generation], None]
-    check_open: Callable[[], None]
-    abandon: Callable[[], None]
-
-
 class _Work(msgspec.Struct, kw_only=True):
     """One reindex run's targets and counters."""
 
@@ -216,59 +170,92 @@ class _Work(msgspec.Struct, kw_only=True):
         self.encode_seconds += secs
 
 
+class Reindexer:
+    """Runs the reindexes of one open store, one at a time.
+
+    ``rebuilt(seq)`` is told when a lexical rebuild reflecting change ``seq`` switched in (the
+    compactor's clock)."""
+
+    def __init__(self, handle: StoreHandle, rebuilt: Callable[[int], None]) -> None:
+        self._handle = handle
+        self._rebuilt = rebuilt
+        self._running = threading.Lock()
+
+    def run(
+        self,
+        model: str | None,
+        batch_size: int,
+        only: Only | None,
+        progress: bool,
+        on_progress: ProgressFn | None,
+        stopping: Callable[[], bool] | None,
+    ) -> ReindexReport | None:
+        """Run a reindex (``None`` when another one is running); ``stopping()`` true makes it
+        give up at its next step."""
+        if not self._running.acquire(blocking=False):
+            return None
+        try:
+            seq = self._handle.store.max_seq()
+            report = run_reindex(
+                self._handle, model=model, batch_size=batch_size, only=only, progress=progress,
+                on_progress=on_progress or (lambda phase, done, total: None), stopping=stopping,
+            )  # fmt: skip
+            if only != "dense":
+                self._rebuilt(seq)
+            return report
+        finally:
+            self._running.release()
+
+    def staging(self, model: str) -> ReindexStaging:
+        """The staging of a reindex to ``model`` (loads the model, for its name and dimension).
+
+        Raises:
+            InvalidRequestError: the store already holds that model's embeddings.
+        """
+        handle = self._handle
+        current = handle.generation.model
+        if check_reindex(model=model, batch_size=1, only=None, current_model=current) is None:
+            raise InvalidRequestError(f"the store already holds embeddings of {model!r}")
+        encoder = load_encoder(model, config=handle.config)
+        return ReindexStaging(handle.store, target=encoder.name, dim=encoder.dim)
+
+
 def run_reindex(
-    host: ReindexHost,
+    handle: StoreHandle,
     *,
     model: str | None,
     batch_size: int,
     only: Only | None,
     progress: bool,
     on_progress: ProgressFn,
+    stopping: Callable[[], bool] | None = None,
 ) -> ReindexReport:
-    """Rebuild the indexes of ``host``'s store (see the module docstring for the phases)."""
+    """Rebuild the indexes of ``handle``'s store (see the module docstring for the phases)."""
     started = time.perf_counter()
-    store, old = host.store, host.current.indexes
-    encoder, target = host.current.encoder, host.current.model
+    current = handle.generation
+    work = _plan(handle, current, model, batch_size, only, on_progress)
     if model is not None:
-        encoder = load_encoder(model, config=host.config)
-        target = encoder.name  # what the store records (a backend suffix may differ)
-    work = _Work(
-        model=model,
-        encoder=encoder,
-        dim=encoder.dim if model is not None else old.dim,  # loads a new model: fails here
-        target=target,
-        generation=max(old.lexical_generation, old.dense_generation) + 1,
-        do_lexical=only != "dense",
-        do_dense=only != "lexical",
-        batch_size=batch_size,
-        on_progress=on_progress,
-    )
-    live = {LEXICAL_DIR: old.lexical_generation, DENSE_DIR: old.dense_generation}
-    for path in stale_generations(host.directory, live):  # an interrupted reindex's
-        shutil.rmtree(path, ignore_errors=True)
-    if model is not None:
-        begin_staging(store, target)  # another target before: start over
-        total, work.resumed = store.reindex_counts()
-        work.goal = total - work.resumed  # for progress only: later passes are not recounted
-        progress_bar = bar(progress, work.goal, "embedding")
-        try:
-            work.encode(store, progress_bar)
-        finally:
-            if progress_bar is not None:
-                progress_bar.close()
-    fresh = _build_and_switch(host, work)
+        _encode_phase(handle.store, work, progress)
+
+    def check_open() -> None:
+        handle.check_open()
+        if stopping is not None and stopping():
+            raise StoreClosedError(f"the engine for {handle.directory} is closing")
+
+    fresh = _build_and_switch(handle, current, work, check_open)
     # Searches that started on the old generation finish before its files go.
-    host.current.users.wait_idle(timeout=30.0)
+    current.users.wait_idle(timeout=30.0)
+    old = current.indexes
     for name, on, gen in (
         (LEXICAL_DIR, work.do_lexical, old.lexical_generation),
         (DENSE_DIR, work.do_dense, old.dense_generation),
     ):
         if on:
-            shutil.rmtree(index_path(host.directory, name, gen), ignore_errors=True)
+            shutil.rmtree(index_path(handle.directory, name, gen), ignore_errors=True)
     seconds = time.perf_counter() - started
-    items = store.reindex_counts()[0]
+    items = handle.store.reindex_counts()[0]
     return ReindexReport(
-        model=target,
+        model=work.target,
         dim=work.dim,
         items=items,
         encoded=work.encoded,
@@ -281,17 +268,64 @@ def run_reindex(
     )
 
 
-def _build_and_switch(host: ReindexHost, work: _Work) -> DerivedIndexes:
+def _plan(
+    handle: StoreHandle,
+    current: Generation,
+    model: str | None,
+    batch_size: int,
+    only: Only | None,
+    on_progress: ProgressFn,
+) -> _Work:
+    """The run's targets (loading a new model: it fails here, before anything changed), with
+    an interrupted reindex's directories removed."""
+    old = current.indexes
+    encoder, target = current.encoder, current.model
+    if model is not None:
+        encoder = load_encoder(model, config=handle.config)
+        target = encoder.name  # what the store records (a backend suffix may differ)
+    work = _Work(
+        model=model,
+        encoder=encoder,
+        dim=encoder.dim if model is not None else old.dim,
+        target=target,
+        generation=max(old.lexical_generation, old.dense_generation) + 1,
+        do_lexical=only != "dense",
+        do_dense=only != "lexical",
+        batch_size=batch_size,
+        on_progress=on_progress,
+    )
+    live = {LEXICAL_DIR: old.lexical_generation, DENSE_DIR: old.dense_generation}
+    for path in stale_generations(handle.directory, live):
+        shutil.rmtree(path, ignore_errors=True)
+    return work
+
+
+def _encode_phase(store: Store, work: _Work, progress: bool) -> None:
+    """Phase 1: embed every item for the new model, resuming an interrupted run's batches."""
+    begin_staging(store, work.target)  # another target before: start over
+    total, work.resumed = store.reindex_counts()
+    work.goal = total - work.resumed  # for progress only: later passes are not recounted
+    progress_bar = bar(progress, work.goal, "embedding")
+    try:
+        work.encode(store, progress_bar)
+    finally:
+        if progress_bar is not None:
+            progress_bar.close()
+
+
+def _build_and_switch(
+    handle: StoreHandle, current: Generation, work: _Work, check_open: Callable[[], None]
+) -> DerivedIndexes:
     """Build the next generation beside the live one, then switch to it with writers blocked.
 
     Returns the new indexes. On failure the new directories are removed and the old
     generation keeps serving, unless the store had already switched (then the engine stops:
     reopening rebuilds whatever the manifest does not match)."""
-    store, old = host.store, host.current.indexes
-    lexical_path = index_path(host.directory, LEXICAL_DIR, work.generation)
-    dense_path = index_path(host.directory, DENSE_DIR, work.generation)
+    store, old = handle.store, current.indexes
+    lexical_path = index_path(handle.directory, LEXICAL_DIR, work.generation)
+    dense_path = index_path(handle.directory, DENSE_DIR, work.generation)
     reindexed = work.model is not None
-    with host.lock:
+    with handle.lock:
         since = store.max_seq()  # the build reflects at least this; later changes replay
         old.retain_from = since
     new_lexical = None
@@ -302,13 +336,13 @@ def _build_and_switch(host: ReindexHost, work: _Work) -> DerivedIndexes:
         work.on_progress("build", 0, 1)
         if work.do_lexical:
             new_lexical = build_lexical(
-                store, lexical_path, heap_bytes=host.config.rebuild_heap_bytes,
-                check=host.check_open,
+                store, lexical_path, heap_bytes=handle.config.rebuild_heap_bytes,
+                check=check_open,
             )  # fmt: skip
         new_dense = build_dense(store, work.dim, reindexed=reindexed) if work.do_dense else None
         work.on_progress("switch", 0, 1)
-        with host.lock:
-            host.check_open()
+        with handle.lock:
+            check_open()
             if reindexed:
                 work.encode(store)  # items written while the indexes were built
             replay(store, since, new_lexical, new_dense, reindexed=reindexed)
@@ -320,13 +354,13 @@ def _build_and_switch(host: ReindexHost, work: _Work) -> DerivedIndexes:
             if reindexed:
                 store.switch_embeddings(work.target, work.dim)
             switched = True
-            write_manifest(host.directory, _manifest(old, work, seq))
+            write_manifest(handle.directory, _manifest(old, work, seq))
             old.release()
             fresh = DerivedIndexes(
-                host.directory, store, model=work.target, dim=work.dim,
-                heap_bytes=host.config.writer_heap_bytes,
+                handle.directory, store, model=work.target, dim=work.dim,
+                heap_bytes=handle.config.writer_heap_bytes,
             )  # fmt: skip
-            host.install(host.make_generation(work.target, work.encoder, fresh))
+            handle.install(make_generation(handle.config, work.target, work.encoder, fresh))
             work.on_progress("switch", 1, 1)
             return fresh
     except BaseException:
@@ -334,7 +368,7 @@ def _build_and_switch(host: ReindexHost, work: _Work) -> DerivedIndexes:
         if new_lexical is not None:
             new_lexical.close()
         if switched:
-            host.abandon()
+            handle.abandon()
             raise
         for path in (lexical_path, dense_path):
             shutil.rmtree(path, ignore_errors=True)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 import numpy as np
 
 from . import wire
 from .config import RANKINGS
+from .encoder.names import model_id
 from .errors import FieldTooLongError, InvalidRequestError, MissingFieldError
+from .rows import Kind
 from .times import iso_ms
 from .types import MAX_EPOCH_MS, MAX_ID_LENGTH, Item, Memory, Message, Preference
 
@@ -23,12 +25,18 @@ __all__ = [
     "MAX_LIMIT",
     "check_embeddings",
     "check_items",
+    "check_reindex",
     "check_search",
     "conversation_id_arg",
     "ids_arg",
     "info_arg",
+    "item_id_arg",
+    "kind_arg",
     "limit_arg",
     "messages_arg",
+    "offset_arg",
+    "query_text_arg",
+    "required_conversation_arg",
     "revalidated",
     "tags_arg",
     "text_arg",
@@ -86,6 +94,58 @@ def limit_arg(value: Any, name: str) -> int:
     if not 0 <= value <= MAX_LIMIT:
         raise InvalidRequestError(f"{name} must be between 0 and {MAX_LIMIT}, got {value}")
     return value
+
+
+def offset_arg(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequestError(f"offset must be an integer >= 0, got {value!r:.40}")
+    return value
+
+
+def kind_arg(value: Any) -> Kind:
+    if value not in ("memory", "preference"):
+        raise InvalidRequestError(f"kind must be 'memory' or 'preference', got {value!r}")
+    return cast(Kind, value)
+
+
+def item_id_arg(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"id must be a string, got {type(value).__name__}")
+    return text_arg(value, "id")
+
+
+def required_conversation_arg(value: Any) -> str:
+    conversation = conversation_id_arg(value)
+    if not conversation:
+        raise MissingFieldError("conversation_id is required")
+    return conversation
+
+
+def query_text_arg(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError("text must be a non-empty string")
+    return value
+
+
+def check_reindex(*, model: Any, batch_size: Any, only: Any, current_model: str) -> str | None:
+    """Check a reindex's arguments; returns the model to move to (``None``: keep the store's).
+
+    Raises:
+        InvalidRequestError: on the first bad argument.
+    """
+    if only not in (None, "lexical", "dense"):
+        raise InvalidRequestError(f"only must be 'lexical' or 'dense', got {only!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidRequestError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise InvalidRequestError("model must be a non-empty name or path")
+    if model is None or model_id(model) == current_model:  # another backend of the same model
+        return None
+    if only == "lexical":
+        raise InvalidRequestError(
+            "a new model needs new embeddings and a new dense index: drop --only lexical"
+        )
+    return model
 
 
 def _strings(value: Any, name: str) -> list[str]:
