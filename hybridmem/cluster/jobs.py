@@ -131,7 +131,7 @@ class StageBack:
         for name in names:
             at = np.flatnonzero(shards == name)
             docs, hashes = batch["doc"][at].tolist(), batch["hash"][at].tolist()
-            vectors = np.stack(batch["vector"][at])
+            vectors = np.stack(list(batch["vector"][at]))
             shard = _handle(self.config, name)
             calls.append(shard.stage_put.remote(self.model, docs, hashes, vectors))
         return {"shard": np.array(names), "n": np.array([unwrap(c) for c in calls])}
@@ -161,8 +161,11 @@ def reindex_cluster(
     ]
     ds = (
         ray.data.from_items(ranges, override_num_blocks=len(ranges))
-        .flat_map(_read_pending, fn_kwargs={"config": config, "model": model,
-                                            "page": res.batch_size}, num_cpus=0.1)
+        .flat_map(  # Ray types fn without its fn_kwargs
+            _read_pending,  # type: ignore[arg-type]
+            fn_kwargs={"config": config, "model": model, "page": res.batch_size},
+            num_cpus=0.1,
+        )
         .map_batches(
             EmbedBatch, fn_constructor_kwargs={"config": config, "model": model},
             batch_size=res.batch_size, batch_format="numpy", concurrency=res.concurrency,
@@ -197,8 +200,10 @@ def _items(lines: list[str]) -> list[Item]:
     for line in lines:
         try:
             obj = msgspec.json.decode(line)
-            kind = Preference if isinstance(obj, dict) and "preference" in obj else Memory
-            out.append(msgspec.convert(obj, kind))
+            if isinstance(obj, dict) and "preference" in obj:
+                out.append(msgspec.convert(obj, Preference))
+            else:
+                out.append(msgspec.convert(obj, Memory))
         except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
             raise InvalidRequestError(f"bad item {line[:80]!r}: {exc}") from None
     return out
@@ -232,7 +237,7 @@ class AddBack:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = _items(batch["item"].tolist())
-        n = self.router.add(items, embeddings=np.stack(batch["vector"]))
+        n = self.router.add(items, embeddings=np.stack(list(batch["vector"])))
         return {"n": np.array([n])}
 
 

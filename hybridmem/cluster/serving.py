@@ -38,6 +38,17 @@ from .config import ClusterConfig, make_encoder
 from .router import ShardRouter
 from .shardmap import ShardSpec, read_manifest
 
+# Ray Serve types its decorators as turning a class into a plain callable (no ``.options``,
+# no batch setters); as Any the deployments are checked as the classes they are written as.
+deployment: Any = serve.deployment
+batch: Any = serve.batch
+
+
+def _deployed(cls: type) -> Any:
+    """A class under ``@deployment`` as Serve made it (``.options``, ``.bind``)."""
+    return cls
+
+
 __all__ = [
     "ENGINE_METHODS",
     "Ingress",
@@ -103,7 +114,7 @@ class ReplicaPlace(msgspec.Struct, frozen=True, kw_only=True):
     node_id: str
 
 
-@serve.deployment(num_replicas=1)
+@deployment(num_replicas=1)
 class Shard:
     """One shard's store, opened read-write by this (single) replica."""
 
@@ -190,7 +201,7 @@ class Shard:
             engine.close()
 
 
-@serve.deployment
+@deployment
 class QueryEncoder:
     """Query vectors for searches; concurrent queries share one model call."""
 
@@ -216,7 +227,7 @@ class QueryEncoder:
                 out[i] = vector
         return out
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.002)
+    @batch(max_batch_size=16, batch_wait_timeout_s=0.002)
     async def encode_batch(self, texts: list[str], models: list[str]) -> list[np.ndarray]:
         return await anyio.to_thread.run_sync(self._encode, texts, models)
 
@@ -241,10 +252,12 @@ def deploy_shards(config: ClusterConfig, specs: list[ShardSpec]) -> None:
     root = Path(config.root)
     targets = [
         RunTarget(
-            target=Shard.options(
+            target=_deployed(Shard)
+            .options(
                 max_ongoing_requests=config.shard.max_ongoing_requests,
                 ray_actor_options={"num_cpus": config.shard.num_cpus},
-            ).bind(str(root / spec.directory), config),
+            )
+            .bind(str(root / spec.directory), config),
             name=shard_app(config, spec.name),
             route_prefix=None,
         )
@@ -253,7 +266,7 @@ def deploy_shards(config: ClusterConfig, specs: list[ShardSpec]) -> None:
     serve.run_many(targets)
 
 
-@serve.deployment(num_replicas=1)
+@deployment(num_replicas=1)
 @serve.ingress()
 class Ingress:
     """The MemOS HTTP API of ``hybridmem serve``, over the shards; also the reshard's
@@ -289,18 +302,26 @@ class Ingress:
 def build_app(config: ClusterConfig) -> Any:
     """The main Serve application: the ingress and the query encoder (the shards are
     applications of their own, :func:`deploy_shards`)."""
-    encoder = QueryEncoder.options(
-        num_replicas=config.encoder.replicas,
-        max_ongoing_requests=max(64, 4 * config.encoder.max_batch_size),
-        ray_actor_options={
-            "num_cpus": config.encoder.num_cpus,
-            "num_gpus": config.encoder.num_gpus,
-        },
-    ).bind(config)
-    return Ingress.options(
-        max_ongoing_requests=max(64, config.server.search_threads * 2),
-        ray_actor_options={"num_cpus": config.ingress_num_cpus},
-    ).bind(config, encoder)
+    encoder = (
+        _deployed(QueryEncoder)
+        .options(
+            num_replicas=config.encoder.replicas,
+            max_ongoing_requests=max(64, 4 * config.encoder.max_batch_size),
+            ray_actor_options={
+                "num_cpus": config.encoder.num_cpus,
+                "num_gpus": config.encoder.num_gpus,
+            },
+        )
+        .bind(config)
+    )
+    return (
+        _deployed(Ingress)
+        .options(
+            max_ongoing_requests=max(64, config.server.search_threads * 2),
+            ray_actor_options={"num_cpus": config.ingress_num_cpus},
+        )
+        .bind(config, encoder)
+    )
 
 
 def run(config: ClusterConfig, *, blocking: bool = False) -> Any:
