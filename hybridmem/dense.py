@@ -39,8 +39,8 @@ import numpy as np
 from .dense_block import Block
 from .errors import DenseIndexError
 from .lazy import LazyModule
-from .lexical import empty_hits, owner_key
 from .store import StoredRow
+from .terms import empty_hits, owner_key
 
 if TYPE_CHECKING:
     import faiss

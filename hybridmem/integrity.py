@@ -38,9 +38,10 @@ from .derived import (
     replay,
 )
 from .errors import DenseIndexError, StoreError
-from .lexical import LexicalIndex, owner_key
+from .lexical import LexicalIndex
 from .store import STORE_FILE, Store, StoredRow
 from .tantivy_files import damaged_files
+from .terms import owner_key
 
 __all__ = ["CheckReport", "Finding", "check_store"]
 

@@ -22,7 +22,6 @@ The index's files are checked when it opens by :func:`hybridmem.tantivy_files.da
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 from collections import Counter
@@ -36,7 +35,7 @@ import numpy as np
 from .errors import StoreError
 from .lazy import LazyModule
 from .store import StoredRow
-from .types import Memory
+from .terms import cjk_terms, empty_hits, index_text, owner_key
 
 if TYPE_CHECKING:
     import tantivy
@@ -49,9 +48,6 @@ __all__ = ["Among", "LexicalIndex", "cjk_terms", "empty_hits", "index_text", "ow
 Among: TypeAlias = Literal["auto", "owner", "docs"]
 
 _ANALYZER = "hm_en"
-_CJK_RUN = re.compile(
-    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002fa1f]+"
-)
 
 
 class _Deletes(msgspec.Struct):
@@ -67,48 +63,6 @@ class _Meta(msgspec.Struct):
     """The part of Tantivy's ``meta.json`` read here (its other fields are ignored)."""
 
     segments: list[_SegmentMeta]
-
-
-def owner_key(kind: str, user_id: str) -> str:
-    return f"{kind}:{user_id}"
-
-
-def index_text(row: StoredRow) -> str:
-    item = row.item
-    if isinstance(item, Memory):
-        return "\n".join([item.memory_key, item.memory_value, *item.tags])
-    return item.preference
-
-
-# Chinese function characters (particles, copula, pronouns, question words): the most
-# frequent characters of any text, so a query's match on them (or on a bigram holding one,
-# like 的是) says nothing about relevance, yet scores high wherever few Chinese texts are
-# indexed. Dropped from queries; documents keep them (their index stays unchanged).
-_CJK_STOP = frozenset(
-    "的了是在和与及也都就还又而或"  # particles, copula, conjunctions
-    "吗吧呢啊呀哦嘛着过个这那"  # sentence particles, aspect, demonstratives
-    "我你他她它们之其什么怎哪"  # pronouns, question words
-)
-
-
-def cjk_terms(text: str, *, for_query: bool = False) -> list[str]:
-    """Unigrams and bigrams of CJK runs (Luk & Kwok, "A comparison of Chinese document
-    indexing strategies and retrieval models", TALIP 2002: the pair beats either alone).
-
-    Documents index every unigram and bigram. Queries drop function characters and the bigrams
-    holding one, so a question phrased around a memory ("我问的是去哪里的票") still matches it
-    on its content characters.
-    """
-    out: list[str] = []
-    for run in _CJK_RUN.findall(text):
-        bigrams = [run[i : i + 2] for i in range(len(run) - 1)]
-        if for_query:
-            out.extend(c for c in run if c not in _CJK_STOP)
-            out.extend(b for b in bigrams if b[0] not in _CJK_STOP and b[1] not in _CJK_STOP)
-        else:
-            out.extend(run)
-            out.extend(bigrams)
-    return out
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -339,37 +293,31 @@ class LexicalIndex:
         searcher = self._index.searcher()
         for start in range(0, len(fields), _BITS):
             batch = fields[start : start + _BITS]
-            clauses = [
-                (
-                    tantivy.Occur.Should,
-                    tantivy.Query.const_score_query(
-                        tantivy.Query.term_query(self._schema, f, t, index_option="basic"),
-                        float(1 << i),
-                    ),
-                )
-                for i, (f, t) in enumerate(batch)
-            ]
-            query = tantivy.Query.boolean_query(
-                [*required, (tantivy.Occur.Must, tantivy.Query.boolean_query(clauses))]
-            )
-            hits = searcher.search(query, limit, count=False).hits
+            hits = searcher.search(self._bits_query(required, batch), limit, count=False).hits
             if among == "owner" and len(hits) == limit:
                 return self.term_matches(kind, user_id, docs, terms, among="docs")
-            if not hits:
-                continue
-            found = np.asarray(
-                searcher.fast_field_values("doc", [addr for _, addr in hits]), dtype=np.int64
-            )
-            mask = np.asarray([score for score, _ in hits], dtype=np.float32).astype(np.int64)
-            cols = np.searchsorted(docs, found)
-            if among == "owner":  # keep the hits that are among docs
-                keep = cols < len(docs)
-                keep[keep] = docs[cols[keep]] == found[keep]
-                cols, mask = cols[keep], mask[keep]
-            # row i: bit i of each hit's mask
-            bits = (mask[None, :] >> np.arange(len(batch))[:, None]) & 1
-            out[start : start + len(batch), cols] = bits.astype(bool)
+            if hits:
+                cols, bits = _hit_bits(searcher, hits, docs, len(batch), among == "owner")
+                out[start : start + len(batch), cols] = bits
         return out
+
+    def _bits_query(
+        self, required: list[tuple[tantivy.Occur, tantivy.Query]], batch: list[tuple[str, str]]
+    ) -> tantivy.Query:
+        """``required`` and any of ``batch``, term ``i`` scoring ``2**i``."""
+        clauses = [
+            (
+                tantivy.Occur.Should,
+                tantivy.Query.const_score_query(
+                    tantivy.Query.term_query(self._schema, f, t, index_option="basic"),
+                    float(1 << i),
+                ),
+            )
+            for i, (f, t) in enumerate(batch)
+        ]
+        return tantivy.Query.boolean_query(
+            [*required, (tantivy.Occur.Must, tantivy.Query.boolean_query(clauses))]
+        )
 
     def _owner(self, kind: str, user_id: str) -> tantivy.Query:
         """Restricts a search to one owner's documents, adding nothing to the score."""
@@ -414,6 +362,23 @@ _BITS = 24
 _OWNER_SCAN = 20
 
 
-def empty_hits() -> tuple[np.ndarray, np.ndarray]:
-    """No hits: ``(docs int64, scores float32)`` of length 0, as every retriever returns."""
-    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+def _hit_bits(
+    searcher: tantivy.Searcher,
+    hits: list[tuple[float, tantivy.DocAddress]],
+    docs: np.ndarray,
+    n: int,
+    only_docs: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The columns in ``docs`` of ``hits`` and their ``(n, hits)`` term bits (a hit's score is
+    its bit set); ``only_docs`` drops the hits that are not among ``docs``."""
+    found = np.asarray(
+        searcher.fast_field_values("doc", [addr for _, addr in hits]), dtype=np.int64
+    )
+    mask = np.asarray([score for score, _ in hits], dtype=np.float32).astype(np.int64)
+    cols = np.searchsorted(docs, found)
+    if only_docs:
+        keep = cols < len(docs)
+        keep[keep] = docs[cols[keep]] == found[keep]
+        cols, mask = cols[keep], mask[keep]
+    # row i: bit i of each hit's mask
+    return cols, ((mask[None, :] >> np.arange(n)[:, None]) & 1).astype(bool)

@@ -59,12 +59,33 @@ def create_app(
     settings = settings or ServerSettings()
     api = Handlers(engine, keys, settings, extractor)
     readiness = Readiness(engine.model)
-    prefix = settings.prefix.rstrip("/")
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(
+            target=_warm, args=(engine, warmup or engine.warmup, readiness),
+            name="hybridmem-warmup", daemon=True,
+        ).start()  # fmt: skip
+        try:
+            yield
+        finally:
+            # uvicorn has let requests in flight finish; wait for any write still running.
+            for _ in range(settings.write_threads):
+                await api.writer.acquire_on_behalf_of(object())
+            await anyio.to_thread.run_sync(engine.close)
+
+    return Starlette(
+        routes=_routes(api, readiness, settings.prefix.rstrip("/")),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+
+
+def _routes(api: Handlers, readiness: Readiness, prefix: str) -> list[Route]:
     def post(path: str, handler: Callable[[Request, Grant], Any]) -> Route:
         return Route(prefix + path, api.endpoint(handler), methods=["POST"])
 
-    routes = [
+    return [
         post("/search/memory", api.search),
         post("/add/message", api.add_message),
         post("/add/memory", api.add_memory),
@@ -83,36 +104,23 @@ def create_app(
         Route("/ready", readiness.ready, methods=["GET"]),
     ]
 
-    def warm() -> None:
-        start = time.perf_counter()
-        try:
-            (warmup or engine.warmup)()
-        except Exception as exc:
-            log.exception("warm-up failed")
-            readiness.failed(f"warm-up failed: {exc}")
-            return
-        readiness.set_ready()
-        log.info("ready: model %s warmed up in %.1fs", engine.model, time.perf_counter() - start)
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        threading.Thread(target=warm, name="hybridmem-warmup", daemon=True).start()
-        try:
-            yield
-        finally:
-            # uvicorn has let requests in flight finish; wait for any write still running.
-            for _ in range(settings.write_threads):
-                await api.writer.acquire_on_behalf_of(object())
-            await anyio.to_thread.run_sync(engine.close)
+def _warm(engine: Backend, warmup: Callable[[], None], readiness: Readiness) -> None:
+    start = time.perf_counter()
+    try:
+        warmup()
+    except Exception as exc:
+        log.exception("warm-up failed")
+        readiness.failed(f"warm-up failed: {exc}")
+        return
+    readiness.set_ready()
+    log.info("ready: model %s warmed up in %.1fs", engine.model, time.perf_counter() - start)
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 500)
-        code = {404: 40001, 405: 40000}.get(status, 40000 if status < 500 else 50000)
-        detail = getattr(exc, "detail", "") or "error"
-        response = error_response(code, str(detail), "")
-        response.status_code = status
-        return response
 
-    return Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
-    )
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    code = {404: 40001, 405: 40000}.get(status, 40000 if status < 500 else 50000)
+    detail = getattr(exc, "detail", "") or "error"
+    response = error_response(code, str(detail), "")
+    response.status_code = status
+    return response

@@ -337,38 +337,7 @@ def openapi(prefix: str, *, title: str, version: str) -> dict[str, Any]:
     for op in OPERATIONS:
         request_schema = queue.pop(0) if op.request is not None else None
         response_schema = queue.pop(0) if op.response is not None else item_envelope
-        spec: dict[str, Any] = {
-            "summary": op.summary,
-            "operationId": op.method + op.path.replace("/", "_").replace("{", "").replace("}", ""),
-            "security": [{"TokenAuth": []}],
-            "responses": {
-                "200": {
-                    "description": "Success",
-                    "content": {"application/json": {"schema": response_schema}},
-                },
-                **{
-                    status: {
-                        "description": text,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": ref.format(name="ErrorEnvelope")}
-                            }
-                        },
-                    }
-                    for status, text in _ERRORS.items()
-                },
-            },
-        }
-        if request_schema is not None:
-            spec["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": request_schema}},
-            }
-        if op.path_param:
-            spec["parameters"] = [
-                {"name": op.path_param, "in": "path", "required": True,
-                 "schema": {"type": "string", "minLength": 1}}
-            ]  # fmt: skip
+        spec = _operation(op, request_schema, response_schema, ref.format(name="ErrorEnvelope"))
         paths.setdefault(prefix + op.path, {})[op.method] = spec
     return {
         "openapi": "3.1.0",
@@ -386,3 +355,29 @@ def openapi(prefix: str, *, title: str, version: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _json(schema: Any) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _operation(
+    op: Operation, request_schema: Any, response_schema: Any, error_ref: str
+) -> dict[str, Any]:
+    """The OpenAPI operation object of ``op``."""
+    errors = {status: {"description": text, **_json({"$ref": error_ref})}
+              for status, text in _ERRORS.items()}  # fmt: skip
+    spec: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": op.method + op.path.replace("/", "_").replace("{", "").replace("}", ""),
+        "security": [{"TokenAuth": []}],
+        "responses": {"200": {"description": "Success", **_json(response_schema)}, **errors},
+    }
+    if request_schema is not None:
+        spec["requestBody"] = {"required": True, **_json(request_schema)}
+    if op.path_param:
+        spec["parameters"] = [
+            {"name": op.path_param, "in": "path", "required": True,
+             "schema": {"type": "string", "minLength": 1}}
+        ]  # fmt: skip
+    return spec
