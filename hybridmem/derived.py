@@ -1,14 +1,5 @@
-"""The derived indexes of a store directory and their manifest.
-
-``manifest.json`` records the format version, the embedding model and dimension, and for each
-derived index the last store change (``seq``) it reflects and its generation::
-
-    {"format_version": 2, "model": "...", "dim": 384, "store_seq": 120,
-     "lexical": {"seq": 120, "generation": 0}, "dense": {"seq": 100, "generation": 0}}
-
-Generation 0 lives in ``lexical/`` and ``dense/``, generation g in ``lexical-g/`` and
-``dense-g/``: a reindex builds the next generation beside the live one and switches to it by
-replacing the manifest (``hybridmem.reindex``).
+"""The derived indexes of a store directory, opened as its manifest (:mod:`hybridmem.manifest`)
+says: which generation of each is live and what store change it reflects.
 
 On open, an index that lags the store replays the change log; one that is missing, unreadable,
 fails its checksums, or whose document count disagrees with the store after catching up is
@@ -23,7 +14,6 @@ and saved in the next snapshot.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 import warnings
@@ -35,6 +25,18 @@ import msgspec
 from .dense import DenseIndex
 from .errors import DenseIndexError, HybridMemError, StoreError
 from .lexical import LexicalIndex
+from .manifest import (
+    DENSE_DIR,
+    FORMAT_VERSION,
+    LEXICAL_DIR,
+    MANIFEST,
+    IndexSeq,
+    Manifest,
+    index_path,
+    read_manifest,
+    stale_generations,
+    write_manifest,
+)
 from .store import Store, StoredRow
 from .tantivy_files import damaged_files
 
@@ -49,6 +51,7 @@ __all__ = [
     "build_dense",
     "build_lexical",
     "index_path",
+    "read_manifest",
     "replay",
     "save_dense",
     "stale_generations",
@@ -57,10 +60,6 @@ __all__ = [
 
 log = logging.getLogger("hybridmem")
 
-FORMAT_VERSION = 2  # 2: lexical segments sorted by owner
-MANIFEST = "manifest.json"
-LEXICAL_DIR = "lexical"
-DENSE_DIR = "dense"
 _REPLAY_BATCH = 4096
 # Snapshot the dense index once the changes newer than its last snapshot reach this many, or
 # the index's own size if larger: recovery after a crash replays a bounded log, and a bulk load
@@ -70,52 +69,6 @@ _DENSE_SNAPSHOT_LAG = 50_000
 
 class IndexRebuiltWarning(UserWarning):
     """A derived index was missing or damaged and has been rebuilt from the store."""
-
-
-class IndexSeq(msgspec.Struct, frozen=True, kw_only=True):
-    seq: int = -1
-    generation: int = 0
-
-
-def index_path(directory: Path, name: str, generation: int) -> Path:
-    """Where generation ``generation`` of index ``name`` (``lexical``/``dense``) lives."""
-    return directory / (name if generation == 0 else f"{name}-{generation}")
-
-
-def stale_generations(directory: Path, live: dict[str, int]) -> list[Path]:
-    """Index directories of generations other than the live ones (left by a reindex)."""
-    out = []
-    for name in (LEXICAL_DIR, DENSE_DIR):
-        for path in directory.glob(f"{name}*"):
-            gen = path.name.removeprefix(name).removeprefix("-") or "0"
-            if path.is_dir() and gen.isdigit() and int(gen) != live[name]:
-                out.append(path)
-    return out
-
-
-class Manifest(msgspec.Struct, frozen=True, kw_only=True):
-    format_version: int
-    model: str
-    dim: int
-    store_seq: int = 0
-    lexical: IndexSeq = msgspec.field(default_factory=IndexSeq)
-    dense: IndexSeq = msgspec.field(default_factory=IndexSeq)
-
-
-def read_manifest(directory: Path) -> Manifest | None:
-    try:
-        return msgspec.json.decode((directory / MANIFEST).read_bytes(), type=Manifest)
-    except (OSError, msgspec.DecodeError):
-        return None
-
-
-def write_manifest(directory: Path, manifest: Manifest) -> None:
-    tmp = directory / f"{MANIFEST}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(msgspec.json.format(msgspec.json.encode(manifest)))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, directory / MANIFEST)
 
 
 class DerivedIndexes:

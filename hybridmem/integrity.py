@@ -28,17 +28,10 @@ import msgspec
 import numpy as np
 
 from .dense import DenseIndex, Repair
-from .derived import (
-    DENSE_DIR,
-    FORMAT_VERSION,
-    LEXICAL_DIR,
-    Manifest,
-    index_path,
-    read_manifest,
-    replay,
-)
+from .derived import replay
 from .errors import DenseIndexError, StoreError
 from .lexical import LexicalIndex
+from .manifest import DENSE_DIR, FORMAT_VERSION, LEXICAL_DIR, Manifest, index_path, read_manifest
 from .store import STORE_FILE, Store, StoredRow
 from .tantivy_files import damaged_files
 from .terms import owner_key

@@ -31,25 +31,21 @@ from typing import Any, Literal, TypeAlias
 import msgspec
 import numpy as np
 
-from .derived import (
-    DENSE_DIR,
-    FORMAT_VERSION,
-    LEXICAL_DIR,
-    DerivedIndexes,
-    IndexSeq,
-    Manifest,
-    build_dense,
-    build_lexical,
-    index_path,
-    replay,
-    save_dense,
-    stale_generations,
-    write_manifest,
-)
+from .derived import DerivedIndexes, build_dense, build_lexical, replay, save_dense
 from .encoder import Encoder, load_encoder
 from .errors import InvalidRequestError, StoreClosedError
 from .generation import Generation, make_generation
 from .handle import StoreHandle
+from .manifest import (
+    DENSE_DIR,
+    FORMAT_VERSION,
+    LEXICAL_DIR,
+    IndexSeq,
+    Manifest,
+    index_path,
+    stale_generations,
+    write_manifest,
+)
 from .progress import bar
 from .staging import ReindexStaging, begin_staging
 from .store import Store
