@@ -6,7 +6,6 @@ import os
 import threading
 from collections import deque
 from pathlib import Path
-from types import TracebackType
 
 from .errors import StoreError, StoreLockedError
 
@@ -47,12 +46,7 @@ class FairLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 

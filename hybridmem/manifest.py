@@ -28,6 +28,7 @@ __all__ = [
     "index_path",
     "read_manifest",
     "stale_generations",
+    "write_json_atomic",
     "write_manifest",
 ]
 
@@ -80,10 +81,16 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
-    """Replace the manifest atomically (written aside, fsynced, renamed)."""
-    tmp = directory / f"{MANIFEST}.tmp"
+    """Replace the manifest atomically."""
+    write_json_atomic(directory / MANIFEST, manifest)
+
+
+def write_json_atomic(path: Path, value: msgspec.Struct) -> None:
+    """Replace ``path`` with ``value`` as indented JSON atomically: written aside, fsynced,
+    renamed, so a reader sees the old file or the new one, whole."""
+    tmp = path.with_name(f"{path.name}.tmp")
     with open(tmp, "wb") as fh:
-        fh.write(msgspec.json.format(msgspec.json.encode(manifest)))
+        fh.write(msgspec.json.format(msgspec.json.encode(value)))
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, directory / MANIFEST)
+    os.replace(tmp, path)

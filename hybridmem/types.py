@@ -12,7 +12,7 @@ add stores it as epoch milliseconds, so what is read back is always a number.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from msgspec import Meta
@@ -122,18 +122,7 @@ class MemoryDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
         cls, memory: Memory, relativity: float, explain: dict[str, float] | None = None
     ) -> MemoryDetail:
         return cls(
-            id=memory.id,
-            memory_key=memory.memory_key,
-            memory_value=memory.memory_value,
-            memory_type=memory.memory_type,
-            create_time=stored_ms(memory.create_time),
-            conversation_id=memory.conversation_id,
-            status=memory.status,
-            confidence=memory.confidence,
-            tags=list(memory.tags),
-            update_time=stored_ms(memory.update_time),
-            relativity=relativity,
-            explain=explain,
+            **_shared(memory, cls), tags=list(memory.tags), relativity=relativity, explain=explain
         )
 
 
@@ -155,18 +144,7 @@ class PreferenceDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     def of(
         cls, preference: Preference, relativity: float, explain: dict[str, float] | None = None
     ) -> PreferenceDetail:
-        return cls(
-            id=preference.id,
-            preference=preference.preference,
-            preference_type=preference.preference_type,
-            reasoning=preference.reasoning,
-            create_time=stored_ms(preference.create_time),
-            conversation_id=preference.conversation_id,
-            status=preference.status,
-            update_time=stored_ms(preference.update_time),
-            relativity=relativity,
-            explain=explain,
-        )
+        return cls(**_shared(preference, cls), relativity=relativity, explain=explain)
 
 
 PREFERENCE_NOTE = (
@@ -217,3 +195,15 @@ class MessageDetail(msgspec.Struct, frozen=True, kw_only=True):
     chat_time: str | None
     create_time: int
     update_time: int
+
+
+# what a detail computes instead of copying from its item
+_COMPUTED = frozenset({"create_time", "update_time", "tags", "relativity", "explain"})
+
+
+def _shared(item: Memory | Preference, detail: type[msgspec.Struct]) -> dict[str, Any]:
+    """The fields a search answer copies from ``item``, with its times as stored (epoch ms)."""
+    out = {f: getattr(item, f) for f in detail.__struct_fields__ if f not in _COMPUTED}
+    out["create_time"] = stored_ms(item.create_time)
+    out["update_time"] = stored_ms(item.update_time)
+    return out

@@ -30,6 +30,7 @@ import msgspec
 from msgspec import Meta
 
 from ..errors import InvalidRequestError, StoreError
+from ..manifest import write_json_atomic
 
 __all__ = [
     "MANIFEST_FILE",
@@ -175,12 +176,7 @@ def read_manifest(root: str | Path) -> ClusterManifest:
 def write_manifest(root: str | Path, manifest: ClusterManifest) -> None:
     """Replace the manifest atomically: a reader sees the old one or the new one, whole."""
     root = Path(root)
-    tmp = root / f"{MANIFEST_FILE}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(msgspec.json.format(msgspec.json.encode(manifest)))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, root / MANIFEST_FILE)
+    write_json_atomic(root / MANIFEST_FILE, manifest)
     fd = os.open(root, os.O_RDONLY)
     try:
         os.fsync(fd)  # the rename itself survives a power cut
